@@ -1,0 +1,48 @@
+"""The ``pagelab`` command: subcommands by name, anything else goes to Hydra.
+
+    pagelab strategy=dmemfs workload=hosting     # a run (Hydra overrides)
+    pagelab -m strategy=base4k,page64k           # a sweep
+    pagelab scan DIR -o tree.parquet             # a subcommand
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from pagelab.errors import PagelabError
+
+# Subcommand name → module with ``main(argv: list[str]) -> int``; imported on demand.
+COMMANDS = {
+    "scan": "pagelab.commands.scan",
+    "scan-procs": "pagelab.commands.scan_procs",
+    "plugins": "pagelab.commands.plugins",
+}
+
+
+def _run_command(name: str, argv: list[str]) -> int:
+    try:
+        return importlib.import_module(COMMANDS[name]).main(argv)
+    except PagelabError as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"pagelab {name}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Dispatch to a subcommand, or run the Hydra app with the arguments as overrides."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in COMMANDS:
+        sys.exit(_run_command(args[0], args[1:]))
+    from pagelab.app import hydra_main
+    from pagelab.config import register_configs
+
+    try:
+        register_configs()
+    except PagelabError as error:
+        print(f"pagelab: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *args]
+    hydra_main()

@@ -1,0 +1,49 @@
+"""Byte sizes as the kernel writes them (``memparse``) and as people read them."""
+
+from __future__ import annotations
+
+import re
+
+from pagelab.errors import PagelabError
+
+KiB = 1 << 10
+MiB = 1 << 20
+GiB = 1 << 30
+TiB = 1 << 40
+
+# lib/cmdline.c memparse(): binary suffixes K, M, G, T, P, E, case-insensitive.
+_SUFFIX = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": 1 << 50, "E": 1 << 60}
+_SIZE = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([KMGTPEkmgtpe]?)(?:i?B)?\s*$")
+
+
+def parse_size(text: str | int, what: str = "size") -> int:
+    """Parse ``16G``, ``128M``, ``0x40000000`` or a plain integer into bytes.
+
+    ``what`` names the parameter in the error message.
+    """
+    if isinstance(text, bool):
+        raise PagelabError(f"{what}: expected a size such as 16G, got {text!r}")
+    if isinstance(text, int):
+        if text < 0:
+            raise PagelabError(f"{what}: size must not be negative, got {text}")
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise PagelabError(f"{what}: expected a size such as 4K, 128M or 16G, got {text!r}")
+    number, suffix = match.groups()
+    return int(number, 0) * _SUFFIX[suffix.upper()]
+
+
+def format_bytes(n: int) -> str:
+    """Format bytes with binary units: ``format_bytes(268435456) == '256.0 MiB'``."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def round_up(n: int, granule: int) -> int:
+    """Round ``n`` up to a multiple of ``granule``."""
+    return -(-n // granule) * granule
