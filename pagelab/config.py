@@ -1,0 +1,98 @@
+"""Hydra configuration: the workload schema and one config node per strategy.
+
+Each strategy's params dataclass is stored as ``strategy/<name>``, so ``strategy=<name>``
+works for every installed plugin and a misspelt parameter fails at compose time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from pagelab.registry import installed_strategies
+
+
+@dataclass
+class FilesConfig:
+    """Page cache: files drawn from a ``files`` dataset."""
+
+    dataset: Optional[str] = None  # catalog name or path; null: no page cache
+    cache: str = "50%"  # a size, a percentage of installed memory, or "all"
+
+
+@dataclass
+class AnonConfig:
+    """Anonymous memory of processes, as mappings of one size."""
+
+    total: str = "0"  # a size or a percentage of installed memory
+    mapping_size: str = "2M"
+
+
+@dataclass
+class GuestsConfig:
+    """Virtual machines drawn from a ``vms`` dataset and packed onto the nodes."""
+
+    dataset: Optional[str] = None  # null: no guests
+    vmm_fixed: str = "218M"  # per-guest host memory besides page tables (KubeVirt)
+    vmm_per_vcpu: str = "8M"
+
+
+@dataclass
+class WorkloadConfig:
+    """A machine and what runs on it. Sizes use the kernel's syntax: 4K, 128M, 16G."""
+
+    name: str = MISSING
+    installed: str = MISSING  # a size, or "auto": just large enough for the files
+    nodes: int = 1
+    memory_model: str = "sparsemem_vmemmap"
+    section_size: str = "128M"
+    reserve: str = "0"  # per node: host kernel and daemons
+    dmem: str = "0"  # the dmem= a provider would boot this machine with (dmemfs default)
+    files: FilesConfig = field(default_factory=FilesConfig)
+    anon: AnonConfig = field(default_factory=AnonConfig)
+    guests: GuestsConfig = field(default_factory=GuestsConfig)
+
+
+def strategy_node(name: str, params: type) -> type:
+    """The params dataclass extended with a ``name`` field fixed to the strategy's name."""
+    return dataclasses.make_dataclass(
+        f"{params.__name__}Node", [("name", str, field(default=name))], bases=(params,)
+    )
+
+
+def register_configs() -> None:
+    """Store the workload schema and every installed strategy in Hydra's ConfigStore.
+
+    Idempotent: storing the same node twice replaces it.
+    """
+    store = ConfigStore.instance()
+    store.store(group="schema", name="workload", node=WorkloadConfig)
+    for name, registered in installed_strategies().items():
+        store.store(group="strategy", name=name, node=strategy_node(name, registered.spec.params))
+
+
+def strategy_params(cfg: DictConfig) -> Any:
+    """Instantiate the selected strategy's params dataclass from the composed config."""
+    registered = installed_strategies()[cfg.strategy.name]
+    values = OmegaConf.to_container(cfg.strategy, resolve=True)
+    values.pop("name")
+    return registered.spec.params(**values)
+
+
+def flatten(prefix: str, node: DictConfig) -> dict[str, Any]:
+    """Flatten a config node into ``prefix.key.subkey`` columns (resolved values)."""
+    out: dict[str, Any] = {}
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key in value:
+                walk(f"{path}.{key}", value[key])
+        else:
+            out[path] = value
+
+    walk(prefix, OmegaConf.to_container(node, resolve=True))
+    return out
