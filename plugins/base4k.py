@@ -1,0 +1,34 @@
+"""base4k: Linux today. One 64-byte struct page per 4 KiB page of installed memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import polars as pl
+
+from pagelab import Allocation, Machine, StrategySpec, hookimpl, memmap, uniform_allocation
+
+
+@dataclass
+class Base4kParams:
+    """``memory_model``: sparsemem_vmemmap or flatmem; null keeps the workload's machine's."""
+
+    memory_model: Optional[str] = None
+
+
+class Base4k:
+    """Every allocation rounded up to 4 KiB; one PTE per 4 KiB mapped."""
+
+    def __init__(self, params: Base4kParams) -> None:
+        self.params = params
+
+    def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
+        page = machine.mmu_page_size
+        pages, memmap_bytes = memmap(machine, page, memory_model=self.params.memory_model)
+        return Allocation(uniform_allocation(requests, page, page), pages, memmap_bytes)
+
+
+@hookimpl
+def pagelab_strategies() -> list[StrategySpec]:
+    return [StrategySpec("base4k", Base4kParams, Base4k, "4 KiB pages, one struct page each")]

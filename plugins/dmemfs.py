@@ -1,0 +1,141 @@
+"""dmemfs: carve guest memory out of the kernel at boot (DMEMFS RFC v2, Tencent 2020).
+
+``dmem=[!]size[KMG][:align][@addr]`` removes memory from memblock on each NUMA node,
+so no struct page exists for it (mm/dmem_reserve.c). dmemfs hands it to guests in
+dpages of 4K, 2M or 1G (fs/dmemfs/inode.c check_dpage_size()), tracked by an
+allocation bitmap (1 bit per dpage), an error bitmap (1 bit per 4 KiB page) and a
+4-byte refcount per dpage (struct dmempage, patch 35).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from pagelab import (
+    Allocation,
+    Machine,
+    PagelabError,
+    StrategySpec,
+    ceil_div,
+    hookimpl,
+    memmap,
+    pagetable_bytes,
+    round_up,
+    uniform_allocation,
+)
+from pagelab.units import GiB, KiB, MiB, parse_size
+
+DPAGE_SIZES = {"4K": 4 * KiB, "2M": 2 * MiB, "1G": GiB}
+_DMEM = re.compile(r"^(?P<bang>!?)(?P<size>[^:@]+)(?::(?P<align>[^@]+))?(?:@(?P<addr>[^:]+))?(?::(?P<align2>.+))?$")
+
+
+@dataclass(frozen=True)
+class DmemParam:
+    """A parsed ``dmem=`` value."""
+
+    size: int
+    align: int
+    resv_kernel: bool  # "!": size is what the kernel keeps on each node
+    base: int | None = None  # "@addr": one fixed range instead of every node
+
+
+def parse_dmem(text: str, section_size: int = 128 * MiB) -> DmemParam:
+    """Parse ``dmem=`` and apply check_dmem_param()'s rules, with the kernel's wording."""
+    match = _DMEM.match(str(text).strip())
+    if not match or (match["align"] and match["align2"]):
+        raise PagelabError(f"dmem={text}: expected [!]size[KMG][:align][@addr]")
+    size = parse_size(match["size"], f"dmem={text}")
+    align_text = match["align"] or match["align2"]
+    align = parse_size(align_text, f"dmem={text}") if align_text else section_size
+    base = parse_size(match["addr"], f"dmem={text}") if match["addr"] else None
+    if align < section_size:
+        raise PagelabError(f"dmem={text}: 'align' should be {section_size:#x} at least to be aligned to memory section")
+    if align & (align - 1):
+        raise PagelabError(f"dmem={text}: 'align' should be power of 2")
+    if base is not None and base & (align - 1):
+        raise PagelabError(f"dmem={text}: 'addr' is unaligned to 'align' in dmem=")
+    if size & (align - 1):
+        raise PagelabError(
+            f"dmem={text}: 'size' is unaligned to 'align' in dmem= (must be a multiple of {align // MiB} MiB)"
+        )
+    if match["bang"] and base is not None:
+        raise PagelabError(f"dmem={text}: take a certain base address for kernel is illegal")
+    if base == 0:
+        raise PagelabError(f"dmem={text}: 'addr' must not be 0")
+    return DmemParam(size, align, bool(match["bang"]), base)
+
+
+def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
+    """Bytes dmem takes on each node (from the top of the node)."""
+    node = machine.node_bytes
+    if param.base is not None:
+        first = param.base // node
+        if param.base + param.size > machine.installed_bytes or (param.base + param.size - 1) // node != first:
+            raise PagelabError(f"dmem={param.size:#x}@{param.base:#x}: range is not inside one node's memory")
+        return [param.size if n == first else 0 for n in range(machine.nodes)]
+    if param.resv_kernel:
+        aligned = -(-node // param.align) * param.align
+        return [max(aligned - param.size, 0) if param.size < node else 0] * machine.nodes
+    return [min(param.size, node)] * machine.nodes
+
+
+@dataclass
+class DmemfsParams:
+    """``dmem``: the boot parameter (default: the workload's pick); ``dpage_size``: 4K, 2M or 1G."""
+
+    dmem: str = "${workload.dmem}"
+    dpage_size: str = "2M"
+
+
+def _bitmap_bytes(bits: int) -> int:
+    """BITS_TO_LONGS(bits) * sizeof(long)."""
+    return -(-bits // 64) * 8
+
+
+class Dmemfs:
+    """Guests live in the carve-out; everything else in the kernel's share."""
+
+    def __init__(self, params: DmemfsParams) -> None:
+        if params.dpage_size not in DPAGE_SIZES:
+            raise PagelabError(
+                f"strategy.dpage_size={params.dpage_size}: dmemfs pagesize= must be 4K, 2M or 1G "
+                "(PAGE_SIZE, PMD_SIZE or PUD_SIZE)"
+            )
+        self.dmem_text = params.dmem
+        self.dpage = DPAGE_SIZES[params.dpage_size]
+
+    def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
+        param = parse_dmem(self.dmem_text, machine.section_size)
+        carve = carveout_per_node(param, machine)
+        kernel = [machine.node_bytes - c for c in carve]
+        struct_pages, memmap_bytes = memmap(machine, machine.mmu_page_size, kernel_bytes_per_node=kernel)
+        # The region ends at the top of its node; an unaligned head is wasted.
+        usable = [(c // self.dpage) * self.dpage for c in carve]
+        dpages = sum(usable) // self.dpage
+        descriptors = sum(_bitmap_bytes(u // self.dpage) + _bitmap_bytes(u // machine.mmu_page_size) for u in usable if u)
+        descriptors += 4 * dpages
+        guest = pl.col("kind") == "guest"
+        base = uniform_allocation(requests, machine.mmu_page_size, machine.mmu_page_size)
+        allocated = base.with_columns(
+            allocated_bytes=pl.when(guest).then(round_up(pl.col("bytes"), self.dpage) * pl.col("count")).otherwise(pl.col("allocated_bytes")),
+            objects=pl.when(guest).then(ceil_div(pl.col("bytes"), self.dpage) * pl.col("count")).otherwise(pl.col("objects")),
+            pagetable_bytes=pl.when(guest).then(pagetable_bytes(self.dpage)).otherwise(pl.col("pagetable_bytes")),
+            granule=pl.when(guest).then(pl.lit(self.dpage, pl.Int64)).otherwise(pl.col("granule")),
+            pool=pl.when(guest).then(pl.lit("carveout")).otherwise(pl.lit("kernel")),
+        )
+        return Allocation(
+            allocated,
+            struct_pages=struct_pages,
+            memmap_bytes=memmap_bytes,
+            descriptor_bytes=descriptors,
+            stranded_bytes=sum(carve) - sum(usable),
+            carveout_bytes=tuple(usable),
+        )
+
+
+@hookimpl
+def pagelab_strategies() -> list[StrategySpec]:
+    return [StrategySpec("dmemfs", DmemfsParams, Dmemfs, "DMEMFS carve-out for guest memory")]
