@@ -1,0 +1,103 @@
+"""DMEMFS: dmem= syntax and errors (mm/dmem_reserve.c check_dmem_param), dpage sizes,
+guest rounding, and the shortfall when the kernel's share is too small."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pagelab import Machine, PagelabError
+from pagelab.units import GiB, MiB
+from pagelab_plugins.dmemfs import carveout_per_node, parse_dmem
+
+HOST = Machine(320 * GiB, nodes=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "per_node"),
+    [
+        ("4G", 4 * GiB),  # the kernel doc's example: 4G on each node
+        ("!8G", 152 * GiB),  # the kernel keeps 8G, dmem takes the rest
+        ("0", 0),
+        ("1G:1G", GiB),
+        ("512M", 512 * MiB),
+        ("400G", 160 * GiB),  # min(size, node memory)
+        ("!200G", 0),
+    ],
+)
+def test_dmem_sizes_apply_per_node(text, per_node):
+    assert carveout_per_node(parse_dmem(text), HOST) == [per_node, per_node]
+
+
+def test_dmem_at_address_reserves_one_range_on_its_node():
+    assert carveout_per_node(parse_dmem("1G@165G"), HOST) == [0, GiB]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("3000M", "'size' is unaligned to 'align'"),
+        ("100M", "'size' is unaligned to 'align'"),
+        ("0x40200000:1G", "'size' is unaligned to 'align'"),  # the kernel doc's bad example
+        ("1G:64M", "'align' should be 0x8000000 at least"),
+        ("1G:384M", "'align' should be power of 2"),
+        ("!1G@5G", "take a certain base address for kernel is illegal"),
+        ("1G@0x4000000", "'addr' is unaligned"),
+        ("lots", "expected a size"),
+    ],
+)
+def test_bad_dmem_values_are_rejected_with_the_kernels_words(text, message):
+    with pytest.raises(PagelabError, match=message):
+        parse_dmem(text)
+
+
+def test_dpage_size_must_be_4k_2m_or_1g(run):
+    with pytest.raises(PagelabError, match="must be 4K, 2M or 1G"):
+        run("strategy=dmemfs", "workload=hosting", "strategy.dpage_size=64K")
+
+
+def test_unaligned_dmem_fails_the_run(run):
+    with pytest.raises(PagelabError, match="unaligned"):
+        run("strategy=dmemfs", "workload=hosting", "strategy.dmem=1000M")
+
+
+def test_carveout_has_no_struct_pages(run):
+    row = run("strategy=dmemfs", "workload=hosting", "strategy.dmem='!12G'")
+    # Only the kernel's 12 GiB per node keeps a memmap: 24 GiB * 64/4096.
+    assert row["memmap_bytes"] == 24 * GiB // 64
+    assert row["memmap_bytes"] < run("strategy=base4k", "workload=hosting")["memmap_bytes"]
+
+
+def test_tracking_costs_bitmaps_and_refcounts(run):
+    row = run("strategy=dmemfs", "workload=hosting", "strategy.dmem='!12G'", "strategy.dpage_size=4K")
+    carved = 2 * 148 * GiB
+    dpages = carved // 4096
+    # alloc bitmap (1 bit/dpage) + error bitmap (1 bit/4K) + 4-byte refcount per dpage
+    assert row["descriptor_bytes"] == dpages // 8 + carved // 4096 // 8 + 4 * dpages
+
+
+def test_guests_are_rounded_to_whole_1g_dpages(run, tmp_path):
+    # Azure's 1.75 GB guests each take two 1 GiB dpages: 0.25 GiB of waste apiece.
+    mix = tmp_path / "vms.parquet"
+    pl.DataFrame({"memory_bytes": [int(1.75 * GiB)], "vcpus": [1]}).write_parquet(mix)
+    small = f"workload.guests.dataset={mix}"
+    row = run("strategy=dmemfs", "workload=hosting", "strategy.dpage_size=1G", small)
+    assert row["guests"] > 0
+    assert row["internal_frag_bytes"] >= row["guests"] * GiB // 4
+    assert row["guest_bytes"] == row["guests"] * int(1.75 * GiB)
+
+
+def test_shortfall_fails_with_a_message_naming_it(run):
+    # Keeping 128 MiB per node for the kernel cannot hold the 2 GiB host reserve.
+    with pytest.raises(PagelabError, match="more than the kernel's share"):
+        run("strategy=dmemfs", "workload=hosting", "strategy.dmem='!128M'")
+
+
+def test_default_dmem_hosts_as_many_guests_as_base4k(run):
+    for seed in range(3):
+        base = run("strategy=base4k", "workload=hosting", f"seed={seed}")
+        dmem = run("strategy=dmemfs", "workload=hosting", f"seed={seed}")
+        assert dmem["guests"] >= base["guests"]
+        assert dmem["stranded_bytes"] > 0  # the rest of the carve-out nobody rents
+
+
