@@ -15,9 +15,13 @@ from pagelab.errors import PagelabError
 
 # Subcommand name → module with ``main(argv: list[str]) -> int``; imported on demand.
 COMMANDS = {
+    "collect": "pagelab.commands.collect",
+    "datasets": "pagelab.commands.datasets",
+    "figures": "pagelab.commands.figures",
+    "measure": "pagelab.commands.measure",
+    "plugins": "pagelab.commands.plugins",
     "scan": "pagelab.commands.scan",
     "scan-procs": "pagelab.commands.scan_procs",
-    "plugins": "pagelab.commands.plugins",
 }
 
 
