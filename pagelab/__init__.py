@@ -7,55 +7,45 @@ The documented API for plugins and notebooks:
 - expression helpers :func:`round_up`, :func:`ceil_div`, :func:`pagetable_bytes`,
   :func:`uniform_allocation`, :func:`memmap`, :func:`folio_census`;
 - :func:`run`: one run from Hydra overrides, returning the results row.
+
+Names are imported on first use, so that commands which need none of them (``pagelab
+scan``) start without loading polars and Hydra.
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("pagelab")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from pagelab.allocator import (  # noqa: E402
-    Allocation,
-    Machine,
-    StrategySpec,
-    ceil_div,
-    default_section_size,
-    is_mapped,
-    memmap,
-    pagetable_bytes,
-    round_up,
-    uniform_allocation,
-)
-from pagelab.errors import PagelabError  # noqa: E402
-from pagelab.readahead import folio_census  # noqa: E402
-from pagelab.hookspecs import hookimpl  # noqa: E402
+_EXPORTS = {
+    "Allocation": "pagelab.allocator",
+    "Machine": "pagelab.allocator",
+    "StrategySpec": "pagelab.allocator",
+    "ceil_div": "pagelab.allocator",
+    "default_section_size": "pagelab.allocator",
+    "is_mapped": "pagelab.allocator",
+    "memmap": "pagelab.allocator",
+    "pagetable_bytes": "pagelab.allocator",
+    "round_up": "pagelab.allocator",
+    "uniform_allocation": "pagelab.allocator",
+    "PagelabError": "pagelab.errors",
+    "folio_census": "pagelab.readahead",
+    "hookimpl": "pagelab.hookspecs",
+    "run": "pagelab.app",
+}
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def run(overrides: list[str] | None = None, **kwargs):  # type: ignore[no-untyped-def]
-    """Run one configuration; see :func:`pagelab.app.run`."""
-    from pagelab.app import run as _run
-
-    return _run(overrides, **kwargs)
-
-
-__all__ = [
-    "Allocation",
-    "Machine",
-    "PagelabError",
-    "StrategySpec",
-    "__version__",
-    "ceil_div",
-    "default_section_size",
-    "folio_census",
-    "hookimpl",
-    "is_mapped",
-    "memmap",
-    "pagetable_bytes",
-    "round_up",
-    "run",
-    "uniform_allocation",
-]
+def __getattr__(name: str) -> Any:
+    """Import a documented name from its module on first use (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pagelab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
