@@ -1,0 +1,65 @@
+"""``pagelab scan``: record the file sizes of a tree or a tarball as a files dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pagelab.errors import PagelabError
+from pagelab.scan import FilesScan, scan_tar, start_tree_walk
+
+PROG = "pagelab scan"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pagelab scan``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Record the sizes of the regular files under PATH (or inside a tarball) as a "
+            "'files' dataset. Only sizes are stored: no names, no paths. Hard links count "
+            "once, symlinks are not followed, special files are skipped and counted."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("path", nargs="?", type=Path, metavar="PATH", help="directory tree to scan")
+    source.add_argument(
+        "--tar", type=Path, metavar="FILE", help="list a tarball (plain, gz, xz, bz2, zst) without extracting it"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("files.parquet"), help="output Parquet file (default: files.parquet)"
+    )
+    parser.add_argument("--name", help="dataset name stored in the file (default: the output file's stem)")
+    parser.add_argument("--cross-filesystems", action="store_true", help="descend into other mounted file systems")
+    return parser
+
+
+def run(args: argparse.Namespace) -> FilesScan:
+    """Scan as ``args`` says, write the dataset atomically, and return the scan."""
+    progress = sys.stderr.isatty()
+    if args.tar is not None and args.cross_filesystems:
+        raise PagelabError("--cross-filesystems applies to a tree, not to --tar")
+    walk = None if args.tar is not None else start_tree_walk(args.path, cross_filesystems=args.cross_filesystems)
+    # Imported here on purpose: pyarrow loads while find walks the tree.
+    from pagelab.atomic import atomic_write_parquet
+
+    result = scan_tar(args.tar, progress=progress) if walk is None else walk.finish(progress)
+    try:
+        atomic_write_parquet(result.frame, args.output, result.metadata(args.name or args.output.stem))
+    except OSError as exc:
+        raise PagelabError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``pagelab scan``; returns the exit status (2 on a user error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = run(args)
+    except PagelabError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary(), file=sys.stderr)
+    print(f"wrote {args.output} ({result.files:,} rows)", file=sys.stderr)
+    return 0

@@ -1,0 +1,419 @@
+"""Scan a directory tree or a tarball into a ``files`` dataset: sizes only, no names.
+
+A tree is walked by GNU ``find`` itself, which prints one short line of numbers per
+entry (type, size, 512-byte blocks, device, inode, links; never a path). Polars
+parses that output in vectorised batches while find is still walking, and find's
+error messages are sorted into skip reasons. A tarball is listed from its headers
+in one streaming pass, without extracting anything.
+"""
+
+from __future__ import annotations
+
+import bz2
+import fcntl
+import gzip
+import json
+import lzma
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import threading
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+import zstandard
+
+from pagelab.errors import PagelabError
+from pagelab.units import format_bytes
+
+KIND = "files"
+
+# Skip reasons, as they appear in the summary and in the Parquet metadata.
+SYMLINK = "symlink"
+HARDLINK = "hardlink"
+FIFO = "fifo"
+SOCKET = "socket"
+DEVICE = "device"
+OTHER_TYPE = "other_type"
+OTHER_FILESYSTEM = "other_filesystem"
+PERMISSION = "permission"
+VANISHED = "vanished"
+LOOP = "loop"
+ERROR = "error"
+
+# find's %y letters for entries that are neither regular files nor directories.
+_TYPE_REASONS = {"l": SYMLINK, "p": FIFO, "s": SOCKET, "b": DEVICE, "c": DEVICE}
+# One line per entry, space separated, numbers only (names never leave find):
+# type, size, 512-byte blocks, device, inode, hard-link count.
+FIND_FORMAT = r"%y %s %b %D %i %n\n"
+_WALK_SCHEMA = {
+    "type": pl.String,
+    "size": pl.Int64,
+    "blocks": pl.Int64,
+    "dev": pl.UInt64,
+    "ino": pl.UInt64,
+    "links": pl.UInt64,
+}
+FILES_SCHEMA = {"size": pl.Int64, "allocated": pl.Int64}
+_CHUNK = 1 << 20  # one read from find's pipe
+_BATCH = 4 << 20  # parse find's output in batches of about this many bytes
+
+
+@dataclass(frozen=True)
+class FilesScan:
+    """The result of a scan: one row per distinct regular file, plus what was skipped."""
+
+    frame: pl.DataFrame
+    source: str
+    skipped: dict[str, int] = field(default_factory=dict)
+    compression: str | None = None
+    messages: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> int:
+        """Number of distinct regular files counted."""
+        return self.frame.height
+
+    @property
+    def total_bytes(self) -> int:
+        """Sum of apparent sizes in bytes."""
+        return int(self.frame["size"].sum())
+
+    def metadata(self, name: str) -> dict[str, str]:
+        """Parquet key-value metadata: dataset name, kind, source and skip counts."""
+        meta = {"name": name, "kind": KIND, "source": self.source, "skipped": json.dumps(self.skipped, sort_keys=True)}
+        if self.compression is not None:
+            meta["compression"] = self.compression
+        return meta
+
+    def summary(self) -> str:
+        """A few human-readable lines: files, bytes, and skipped entries by reason."""
+        text = f"scanned {self.source}: {self.files:,} files, {format_bytes(self.total_bytes)}"
+        allocated = self.frame["allocated"]
+        if allocated.null_count() == 0:
+            text += f" ({format_bytes(int(allocated.sum()))} allocated)"
+        lines = [text]
+        if self.skipped:
+            lines.append("skipped: " + ", ".join(f"{why} {n:,}" for why, n in sorted(self.skipped.items())))
+        lines.extend(f"  {message}" for message in self.messages)
+        return "\n".join(lines)
+
+
+@contextmanager
+def progress_bar(enabled: bool, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; with ``enabled`` it drives a rich progress display on stderr.
+
+    ``total`` given: a bar in bytes; otherwise a spinner with a running count.
+    """
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if total is None:
+        columns = [SpinnerColumn(), TextColumn("{task.description} {task.completed:,.0f}"), TimeElapsedColumn()]
+    else:
+        columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+# ------------------------------------------------------------------------------- tree
+
+
+@cache
+def _gnu_find() -> str:
+    """Path of GNU find; a PagelabError if it is missing or not GNU (no -printf)."""
+    find = shutil.which("find")
+    if find is not None:
+        probe = subprocess.run([find, "--version"], capture_output=True, text=True, check=False)
+        if "GNU findutils" in probe.stdout:
+            return find
+    raise PagelabError("scanning a tree needs GNU find (package findutils) on PATH")
+
+
+def classify_find_message(line: str) -> str | None:
+    """Map one line of find's stderr (LC_ALL=C) to a skip reason; None for warnings."""
+    if line.startswith("find: warning:"):
+        return None
+    if line.endswith(": Permission denied"):
+        return PERMISSION
+    if line.endswith(": No such file or directory"):
+        return VANISHED
+    if "File system loop detected" in line or line.endswith(": Too many levels of symbolic links"):
+        return LOOP
+    return ERROR
+
+
+def parse_walk(data: bytes) -> pl.DataFrame:
+    """Parse find's ``FIND_FORMAT`` lines into columns type, size, blocks, dev, ino, links."""
+    if not data:
+        return pl.DataFrame(schema=_WALK_SCHEMA)
+    return pl.read_csv(data, has_header=False, separator=" ", quote_char=None, schema=_WALK_SCHEMA)
+
+
+def _drain_lines(stream: IO[bytes], into: list[str]) -> None:
+    """Read ``stream`` to the end, appending its decoded lines to ``into``."""
+    for raw in stream:
+        into.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+
+class TreeWalk:
+    """A running ``find`` over one tree; :meth:`finish` turns it into a :class:`FilesScan`.
+
+    Background threads drain find's output from the start and parse it in batches,
+    so the walk goes on while the caller does other work (imports, say).
+    """
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], root_dev: int, cross_filesystems: bool, *, read_now: bool = True
+    ) -> None:
+        """Wrap a started find. With ``read_now`` False its output is left unread until
+        :meth:`finish`, so find pauses once the pipe is full (tests use this to change
+        the tree in the middle of a walk)."""
+        assert process.stdout is not None and process.stderr is not None
+        self.process = process
+        self.root_dev = root_dev
+        self.cross_filesystems = cross_filesystems
+        self.entries = 0
+        self._frames: list[pl.DataFrame] = []
+        self._errors: list[str] = []
+        self._failure: BaseException | None = None
+        self._stderr = threading.Thread(target=_drain_lines, args=(process.stderr, self._errors), daemon=True)
+        self._stdout = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stderr.start()
+        if read_now:
+            self._stdout.start()
+
+    def _read_stdout(self) -> None:
+        """Read find's stdout to the end, parsing whole lines in batches."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        pending: list[bytes] = []
+        size = 0
+        try:
+            while chunk := os.read(fd, _CHUNK):
+                pending.append(chunk)
+                size += len(chunk)
+                self.entries += chunk.count(b"\n")
+                if size >= _BATCH:
+                    data = b"".join(pending)
+                    cut = data.rfind(b"\n") + 1
+                    self._frames.append(parse_walk(data[:cut]))
+                    pending, size = [data[cut:]], len(data) - cut
+            self._frames.append(parse_walk(b"".join(pending)))
+        except BaseException as exc:  # handed to finish(), which re-raises it
+            self._failure = exc
+
+    def finish(self, progress: bool = False) -> FilesScan:
+        """Wait for find to end, then tally distinct files and skips by reason."""
+        if self._stdout.ident is None:
+            self._stdout.start()
+        try:
+            with progress_bar(progress, "scanning: entries") as advance:
+                shown = 0
+                while self._stdout.is_alive():
+                    self._stdout.join(0.1)
+                    advance(self.entries - shown)
+                    shown = self.entries
+            self.process.wait()
+            self._stderr.join()
+        finally:
+            if self.process.poll() is None:  # interrupted: do not leave find running
+                self.process.kill()
+                self.process.wait()
+        if self._failure is not None:
+            raise self._failure
+        if self.process.returncode not in (0, 1):  # GNU find: 1 means "some entries failed"
+            raise PagelabError(f"find stopped abnormally (exit status {self.process.returncode})")
+        return _tally_walk(pl.concat(self._frames), self._errors, self.root_dev, self.cross_filesystems)
+
+
+def start_tree_walk(path: Path, *, cross_filesystems: bool = False, read_now: bool = True) -> TreeWalk:
+    """Start ``find`` over ``path`` (a symlink given as ``path`` itself is followed).
+
+    Symlinks inside the tree are never followed; without ``cross_filesystems`` the
+    walk stays on the file system that holds ``path``. See :class:`TreeWalk`.
+    """
+    path = Path(path)
+    try:
+        root_dev = os.stat(path).st_dev
+    except FileNotFoundError:
+        raise PagelabError(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise PagelabError(f"{path}: {exc.strerror or exc}") from None
+    # A relative start such as "!" or "-name" would be read as an expression.
+    start = str(path) if path.is_absolute() else os.path.join(".", str(path))
+    command = [_gnu_find(), "-H", start, *([] if cross_filesystems else ["-xdev"]), "-printf", FIND_FORMAT]
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    if read_now:
+        _widen_pipe(process.stdout)
+    return TreeWalk(process, root_dev, cross_filesystems, read_now=read_now)
+
+
+def _widen_pipe(stream: IO[bytes] | None) -> None:
+    """Grow a pipe to 1 MiB where allowed, so find rarely waits for a busy reader."""
+    if stream is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass  # above /proc/sys/fs/pipe-max-size for this user: keep the default
+
+
+def scan_tree(path: Path, *, cross_filesystems: bool = False, progress: bool = False) -> FilesScan:
+    """Scan a directory tree: distinct regular files' sizes, and skips by reason."""
+    return start_tree_walk(path, cross_filesystems=cross_filesystems).finish(progress)
+
+
+def _tally_walk(walk: pl.DataFrame, errors: list[str], root_dev: int, cross_filesystems: bool) -> FilesScan:
+    """Turn find's parsed output and its messages into a :class:`FilesScan`."""
+    skipped: Counter[str] = Counter()
+    if not cross_filesystems:
+        # -xdev still lists mount points (and bind-mounted files), just not below them.
+        foreign = walk["dev"] != root_dev
+        skipped[OTHER_FILESYSTEM] = int(foreign.sum())
+        walk = walk.filter(~foreign)
+    for kind, count in walk.group_by("type").len().iter_rows():
+        if kind not in ("f", "d"):
+            skipped[_TYPE_REASONS.get(kind, OTHER_TYPE)] += count
+    files = walk.filter(pl.col("type") == "f")
+    # Only files with several links can repeat: deduplicating just those is cheap.
+    linked = files.filter(pl.col("links") > 1).unique(subset=["dev", "ino"], maintain_order=True)
+    distinct = pl.concat([files.filter(pl.col("links") <= 1), linked])
+    skipped[HARDLINK] = files.height - distinct.height
+    unknown: list[str] = []
+    for line in errors:
+        reason = classify_find_message(line)
+        if reason is not None:
+            skipped[reason] += 1
+        if reason == ERROR and len(unknown) < 5:
+            unknown.append(line)
+    frame = distinct.select("size", allocated=pl.col("blocks") * 512)
+    return FilesScan(frame, "tree", {k: v for k, v in sorted(skipped.items()) if v}, messages=tuple(unknown))
+
+
+# -------------------------------------------------------------------------------- tar
+
+_MAGIC = ((b"\x1f\x8b", "gz"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zst"))
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """TarInfo that turns a bad or missing header into an error.
+
+    Plain tarfile takes any unreadable header past the start for the end of the
+    archive, which would let a truncated or corrupt tarball pass as a shorter one.
+    Only the end-of-archive marker (a zero block) still ends the listing.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        """Read one header; raise ReadError unless it is valid or the end marker."""
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.EOFHeaderError:
+            raise
+        except tarfile.HeaderError as exc:
+            if tarfile_.offset == 0:
+                raise tarfile.ReadError(f"no tar header at the start ({exc})") from None
+            raise tarfile.ReadError(f"{exc} at byte {tarfile_.offset}: truncated or corrupt") from None
+
+
+def detect_compression(head: bytes) -> str | None:
+    """Name the compression from a file's first bytes: gz, xz, bz2, zst, or None."""
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+
+
+def _decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
+    """A streaming reader of ``raw`` decompressed."""
+    if compression == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "xz":
+        return lzma.LZMAFile(raw)
+    if compression == "bz2":
+        return bz2.BZ2File(raw)
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
+
+
+def _open_tar(raw: IO[bytes], compression: str | None) -> tarfile.TarFile:
+    """Open a tar for listing: seekable for a plain file, stream mode ("r|") otherwise."""
+    if compression is None:
+        return tarfile.open(fileobj=raw, mode="r:", tarinfo=_StrictTarInfo)
+    return tarfile.open(fileobj=_decompressed(raw, compression), mode="r|", tarinfo=_StrictTarInfo, bufsize=1 << 15)
+
+
+def _member_reason(member: tarfile.TarInfo) -> str | None:
+    """Skip reason for a member that is not a regular file; None for files and directories."""
+    if member.isreg() or member.isdir():
+        return None
+    if member.islnk():
+        return HARDLINK
+    if member.issym():
+        return SYMLINK
+    if member.isfifo():
+        return FIFO
+    if member.ischr() or member.isblk():
+        return DEVICE
+    return OTHER_TYPE
+
+
+def _read_members(
+    raw: IO[bytes], compression: str | None, advance: Callable[[int], None]
+) -> tuple[list[int], Counter[str]]:
+    """Sizes of the regular members, and the other members counted by skip reason."""
+    sizes: list[int] = []
+    skipped: Counter[str] = Counter()
+    seen = 0
+    with _open_tar(raw, compression) as archive:
+        while (member := archive.next()) is not None:
+            archive.members.clear()  # a listing needs no index: keep memory flat
+            if member.isreg():
+                sizes.append(member.size)
+            elif (reason := _member_reason(member)) is not None:
+                skipped[reason] += 1
+            advance(raw.tell() - seen)
+            seen = raw.tell()
+    return sizes, skipped
+
+
+def scan_tar(path: Path, *, progress: bool = False) -> FilesScan:
+    """List a tarball (plain, gz, xz, bz2 or zst) from its headers, extracting nothing.
+
+    Regular members give one row each, sized from their headers; hard-link members
+    (LNKTYPE) point at a member already counted and are skipped as ``hardlink``. A
+    tar holds no allocation, so ``allocated`` is null.
+    """
+    path = Path(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise PagelabError(f"{path}: not a regular file")
+        with open(path, "rb") as raw:
+            compression = detect_compression(raw.read(8))
+            raw.seek(0)
+            with progress_bar(progress, "reading tar", os.fstat(raw.fileno()).st_size) as advance:
+                sizes, skipped = _read_members(raw, compression, advance)
+    except FileNotFoundError:
+        raise PagelabError(f"{path}: no such file or directory") from None
+    except PermissionError:
+        raise PagelabError(f"{path}: permission denied") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise PagelabError(f"{path}: not a readable tarball: {detail}") from None
+    frame = pl.DataFrame({"size": sizes, "allocated": [None] * len(sizes)}, schema=FILES_SCHEMA)
+    return FilesScan(frame, "tar", dict(sorted(skipped.items())), compression=compression or "none")
