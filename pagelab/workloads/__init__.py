@@ -40,11 +40,11 @@ def _share(text: str, installed: int, what: str) -> int:
 def _rows(kind: str, sizes: pl.Series, counts: pl.Series, nodes: pl.Series, guest: pl.Series | None = None) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "kind": pl.Series([kind] * len(sizes)),
+            "kind": pl.repeat(kind, len(sizes), eager=True),
             "bytes": sizes,
             "count": counts,
             "node": nodes,
-            "guest": guest if guest is not None else pl.Series([None] * len(sizes), dtype=pl.Int64),
+            "guest": guest if guest is not None else pl.repeat(None, len(sizes), dtype=pl.Int64, eager=True),
         }
     ).cast(WORKLOAD_SCHEMA)
 
