@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from pagelab.errors import PagelabError
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -54,3 +56,11 @@ def atomic_write_json(data: object, path: Path) -> None:
     """Write ``data`` as sorted, indented JSON, atomically."""
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_dataset(frame: pl.DataFrame, path: Path, metadata: dict[str, str]) -> None:
+    """Write a dataset atomically; an unwritable path is a one-line user error."""
+    try:
+        atomic_write_parquet(frame, path, metadata)
+    except OSError as error:
+        raise PagelabError(f"{path}: cannot write: {error.strerror or error}") from None

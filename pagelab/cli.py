@@ -25,7 +25,8 @@ COMMANDS = {
 }
 
 
-def _run_command(name: str, argv: list[str]) -> int:
+def run_command(name: str, argv: list[str]) -> int:
+    """Run subcommand ``name``; a :class:`PagelabError` becomes one line on stderr and exit 2."""
     try:
         return importlib.import_module(COMMANDS[name]).main(argv)
     except PagelabError as error:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     """Dispatch to a subcommand, or run the Hydra app with the arguments as overrides."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in COMMANDS:
-        sys.exit(_run_command(args[0], args[1:]))
+        sys.exit(run_command(args[0], args[1:]))
     from pagelab.app import hydra_main
     from pagelab.config import register_configs
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 import pagelab
@@ -32,6 +33,33 @@ def pagelab_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Co
     return subprocess.run(
         [sys.executable, "-m", "pagelab", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
     )
+
+
+# Runs a subcommand as nobody: everything is imported first, while root-only paths
+# (the interpreter's own library may live under /root) are still readable.
+_AS_NOBODY = r"""
+import os, sys
+import polars, pyarrow.parquet, pagelab.atomic, pagelab.commands.scan, pagelab.commands.scan_procs
+from pagelab.cli import run_command
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+sys.exit(run_command(sys.argv[1], sys.argv[2:]))
+"""
+
+
+def run_as_nobody(command: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``pagelab COMMAND ARGS`` in a child process that has dropped root for nobody."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop privileges to nobody")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-c", _AS_NOBODY, command, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def read_output(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The table and the key-value metadata of a written dataset."""
+    meta = pq.read_schema(path).metadata or {}
+    return pl.read_parquet(path), {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
 
 
 def read_results(directory: Path) -> pl.DataFrame:

@@ -21,43 +21,20 @@ import tempfile
 import termios
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pagelab.commands.scan import main
+from pagelab.cli import run_command
 from pagelab.scan import classify_find_message, scan_tar, start_tree_walk
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, read_output, run_as_nobody
+
 NOBODY = 65534
-# Runs a command module as nobody: everything is imported first, while root-only
-# paths (the interpreter's own library may live under /root) are still readable.
-CHILD = r"""
-import importlib, os, sys
-import polars, pyarrow.parquet, pagelab.atomic
-module = importlib.import_module(sys.argv[1])
-os.setgroups([]); os.setgid(65534); os.setuid(65534)
-sys.exit(module.main(sys.argv[2:]))
-"""
-
-
-def run_as_nobody(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``module.main(args)`` in a child process that has dropped root for nobody."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to drop privileges to nobody")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-c", CHILD, module, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
-
-
-def read_output(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The table and the key-value metadata of a written dataset."""
-    meta = pq.read_schema(path).metadata or {}
-    return pl.read_parquet(path), {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+main = partial(run_command, "scan")
 
 
 def distinct_allocated(root: Path) -> int:
@@ -194,7 +171,7 @@ def test_unreadable_directory_as_nobody(shared_tmp: Path) -> None:
     out_dir.mkdir(mode=0o777)
     out_dir.chmod(0o777)
 
-    child = run_as_nobody("pagelab.commands.scan", [str(tree), "-o", str(out_dir / "t.parquet")], shared_tmp)
+    child = run_as_nobody("scan", [str(tree), "-o", str(out_dir / "t.parquet")], shared_tmp)
 
     assert child.returncode == 0, child.stderr
     frame, meta = read_output(out_dir / "t.parquet")
@@ -283,8 +260,8 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     for i in range(50):
         write(tree / f"f{i}", i)
-    command = [sys.executable, "-c", "import sys; from pagelab.commands.scan import main; sys.exit(main(sys.argv[1:]))"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm"}
+    command = [sys.executable, "-c", "import sys; from pagelab.cli import run_command; sys.exit(run_command('scan', sys.argv[1:]))"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}
     piped = subprocess.run([*command, str(tree), "-o", str(tmp_path / "a.parquet")], capture_output=True, env=env)
     assert piped.returncode == 0 and b"\x1b" not in piped.stderr
     master, slave = pty.openpty()
@@ -442,7 +419,7 @@ def test_unreadable_tarball_as_nobody(shared_tmp: Path) -> None:
     out_dir.mkdir()
     out_dir.chmod(0o777)
     args = ["--tar", str(tarball), "-o", str(out_dir / "x.parquet")]
-    child = run_as_nobody("pagelab.commands.scan", args, shared_tmp)
+    child = run_as_nobody("scan", args, shared_tmp)
     assert_failed_cleanly(child.returncode, child.stderr, out_dir)
     assert "permission denied" in child.stderr
 

@@ -7,33 +7,21 @@ import mmap
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 import pytest
 
-from pagelab.commands.scan_procs import main
+from pagelab.cli import run_command
 from pagelab.procs import SCHEMA, scan_procs
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import read_output, run_as_nobody
+
 PAGE = mmap.PAGESIZE
-CHILD = r"""
-import importlib, os, sys
-import polars, pyarrow.parquet, pagelab.atomic
-module = importlib.import_module(sys.argv[1])
-os.setgroups([]); os.setgid(65534); os.setuid(65534)
-sys.exit(module.main(sys.argv[2:]))
-"""
-
-
-def read_output(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The table and the key-value metadata of a written dataset."""
-    meta = pq.read_schema(path).metadata or {}
-    return pl.read_parquet(path), {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+main = partial(run_command, "scan-procs")
 
 
 @pytest.fixture
@@ -89,18 +77,8 @@ def test_own_mappings_appear_without_names(tmp_path: Path) -> None:
 
 
 def test_as_nobody_reads_own_and_reports_skipped(shared_tmp: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to drop privileges to nobody")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     out = shared_tmp / "m.parquet"
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, "pagelab.commands.scan_procs", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=shared_tmp,
-        env=env,
-        timeout=120,
-    )
+    child = run_as_nobody("scan-procs", ["-o", str(out)], shared_tmp)
     assert child.returncode == 0, child.stderr
     frame, meta = read_output(out)
     skipped = json.loads(meta["skipped"])

@@ -42,24 +42,17 @@ def run(args: argparse.Namespace) -> FilesScan:
         raise PagelabError("--cross-filesystems applies to a tree, not to --tar")
     walk = None if args.tar is not None else start_tree_walk(args.path, cross_filesystems=args.cross_filesystems)
     # Imported here on purpose: pyarrow loads while find walks the tree.
-    from pagelab.atomic import atomic_write_parquet
+    from pagelab.atomic import write_dataset
 
     result = scan_tar(args.tar, progress=progress) if walk is None else walk.finish(progress)
-    try:
-        atomic_write_parquet(result.frame, args.output, result.metadata(args.name or args.output.stem))
-    except OSError as exc:
-        raise PagelabError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    write_dataset(result.frame, args.output, result.metadata(args.name or args.output.stem))
     return result
 
 
 def main(argv: list[str]) -> int:
-    """Entry point of ``pagelab scan``; returns the exit status (2 on a user error)."""
+    """Entry point of ``pagelab scan``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
-    try:
-        result = run(args)
-    except PagelabError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    result = run(args)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {args.output} ({result.files:,} rows)", file=sys.stderr)
     return 0

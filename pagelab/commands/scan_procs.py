@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pagelab.atomic import atomic_write_parquet
+from pagelab.atomic import write_dataset
 from pagelab.errors import PagelabError
 from pagelab.procs import ProcsScan, scan_procs
 
@@ -40,21 +40,14 @@ def run(args: argparse.Namespace) -> ProcsScan:
     if not (args.proc / "self" / "smaps").exists():
         raise PagelabError(f"{args.proc}: no smaps files here (is procfs mounted?)")
     result = scan_procs(args.proc)
-    try:
-        atomic_write_parquet(result.frame, args.output, result.metadata(args.name or args.output.stem))
-    except OSError as exc:
-        raise PagelabError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    write_dataset(result.frame, args.output, result.metadata(args.name or args.output.stem))
     return result
 
 
 def main(argv: list[str]) -> int:
-    """Entry point of ``pagelab scan-procs``; returns the exit status (2 on a user error)."""
+    """Entry point of ``pagelab scan-procs``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
-    try:
-        result = run(args)
-    except PagelabError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    result = run(args)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {args.output} ({result.frame.height:,} rows)", file=sys.stderr)
     return 0
