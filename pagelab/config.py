@@ -26,10 +26,13 @@ class FilesConfig:
 
 @dataclass
 class AnonConfig:
-    """Anonymous memory of processes, as mappings of one size."""
+    """Anonymous memory of processes: mappings from a ``mappings`` dataset, or of one size."""
 
     total: str = "0"  # a size or a percentage of installed memory
-    mapping_size: str = "2M"
+    mapping_size: str = "2M"  # used when there is no dataset
+    # catalog name or path of a mappings dataset: resident anonymous mappings drawn until
+    # their RSS reaches total, each a request of its RSS (docs/datasets.md); null: mapping_size
+    dataset: Optional[str] = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
 from pagelab.units import parse_size, round_up
+from pagelab.workloads.anon import sampled_mappings
 from pagelab.workloads.files import cached_files
 from pagelab.workloads.guests import guest_candidates
 
@@ -49,9 +50,14 @@ def _rows(kind: str, sizes: pl.Series, counts: pl.Series, nodes: pl.Series, gues
     ).cast(WORKLOAD_SCHEMA)
 
 
-def _anon(cfg: DictConfig, machine: Machine) -> pl.DataFrame:
-    """Each node's share of anonymous memory, as mappings of ``mapping_size``."""
+def _anon(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
+    """Anonymous memory: mappings drawn from ``cfg.dataset``, or each node's share in
+    mappings of ``mapping_size``."""
     total = _share(cfg.total, machine.installed_bytes, "workload.anon.total")
+    if cfg.dataset is not None:
+        mappings = sampled_mappings(cfg.dataset, total, seed)
+        nodes = (pl.int_range(mappings.height, eager=True) % machine.nodes).cast(pl.Int64)
+        return _rows("anon", mappings["size"], mappings["count"], nodes)
     mapping = parse_size(cfg.mapping_size, "workload.anon.mapping_size")
     if total == 0:
         return _rows("anon", pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64))
@@ -116,7 +122,7 @@ def build_workload(cfg: DictConfig, seed: int) -> Workload:
     if files is not None:
         nodes = (pl.int_range(files.height, eager=True) % cfg.nodes).cast(pl.Int64)
         parts.append(_rows("file", files["size"], files["count"], nodes))
-    parts.append(_anon(cfg.anon, machine))
+    parts.append(_anon(cfg.anon, machine, seed))
     if cfg.guests.dataset is not None:
         parts.append(_guests(cfg.guests, machine, seed))
     requests = pl.concat(parts) if parts else _rows("anon", pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64))
