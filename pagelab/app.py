@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import hydra
 import polars as pl
 from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from pagelab.atomic import atomic_write_parquet
@@ -17,9 +19,14 @@ from pagelab.config import register_configs
 from pagelab.errors import PagelabError, ShortfallError
 from pagelab.report import print_summary
 from pagelab.simulate import Outcome, simulate
+from pagelab.sweep import RESULTS
+from pagelab.sweep.job import Job
+from pagelab.sweep.resolvers import register_resolvers
+from pagelab.sweep.status import one_line
 from pagelab.units import format_bytes
 
-RESULTS = "results.parquet"
+log = logging.getLogger(__name__)
+register_resolvers()
 
 
 def _shortfall(outcome: Outcome) -> ShortfallError:
@@ -29,11 +36,12 @@ def _shortfall(outcome: Outcome) -> ShortfallError:
     )
 
 
-def run_job(cfg: DictConfig, output_dir: Path) -> Outcome:
+def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary."""
     outcome = simulate(cfg)
     atomic_write_parquet(outcome.row, output_dir / RESULTS)
-    print_summary(outcome.row)
+    if show:
+        print_summary(outcome.row)
     if outcome.carves_out and outcome.shortfall_bytes:
         raise _shortfall(outcome)
     return outcome
@@ -41,14 +49,38 @@ def run_job(cfg: DictConfig, output_dir: Path) -> Outcome:
 
 @hydra.main(version_base="1.3", config_path="pkg://pagelab.conf", config_name="config")
 def hydra_main(cfg: DictConfig) -> None:
-    """Entry point Hydra calls once per job."""
+    """Entry point Hydra calls once per job.
+
+    Every job records itself in ``status.json`` and is skipped when its directory holds
+    a finished run of the same config. In a sweep a failed job is recorded and the
+    others go on; the sweep's callback reports every failure at the end.
+    """
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except PagelabError as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        number = hydra_cfg.job.num if in_sweep else None
+        job = Job(output_dir, cfg, job=number, overrides=list(hydra_cfg.overrides.task))
+        if job.is_done():
+            if in_sweep:
+                log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
+            else:
+                print_summary(pl.read_parquet(output_dir / RESULTS))
+                print(f"pagelab: {output_dir} already holds this run's results; kept them", file=sys.stderr)
+            return
+        job.make_room(in_sweep=in_sweep)
+        job.run(lambda: run_job(cfg, output_dir, show=not in_sweep))
+    except Exception as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (in_sweep or isinstance(error, PagelabError)):
             raise
-        print(f"pagelab: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        if not in_sweep:
+            print(f"pagelab: error: {error}", file=sys.stderr)
+            sys.exit(2)
+        # Returning (not raising) lets Hydra run the other jobs and end the sweep normally.
+        if isinstance(error, PagelabError):
+            print(f"pagelab: job {hydra_cfg.job.num} failed: {one_line(error)}", file=sys.stderr)
+        else:  # a bug, not bad input: keep its traceback in the job's log
+            log.exception("job %s failed", hydra_cfg.job.num)
 
 
 def run(overrides: list[str] | None = None, *, output: str | Path | None = None) -> pl.DataFrame:
