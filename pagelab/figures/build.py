@@ -1,0 +1,211 @@
+"""From results (or from nothing) to every figure, its data and one manifest, all or nothing."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from pagelab import __version__
+from pagelab.atomic import atomic_write_json, atomic_write_parquet
+from pagelab.errors import PagelabError
+from pagelab.figures import FigureSpec, figure_specs
+from pagelab.figures.reference import references
+from pagelab.figures.results import EXPERIMENT, Results, load_results, normalise
+from pagelab.figures.save import save_data, save_figure, save_text, sha256
+from pagelab.figures.style import paper_style, style_path
+from pagelab.figures.sweeps import EXPERIMENTS, run_experiments
+
+MANIFEST = "manifest.json"
+SUMMARIES = "summaries"  # where generated sweeps are kept: `--results OUT/summaries` replays them
+
+
+def select(names: Sequence[str] | None, specs: dict[str, FigureSpec]) -> list[FigureSpec]:
+    """The specs named in ``names`` (all when empty), in paper order; unknown names raise."""
+    if not names:
+        return list(specs.values())
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise PagelabError(f"--only: unknown figure {', '.join(unknown)} (choose from {', '.join(specs)})")
+    return [s for s in specs.values() if s.name in set(names)]
+
+
+def rows_for(summary: pl.DataFrame, spec: FigureSpec) -> pl.DataFrame:
+    """The rows of the experiments that feed ``spec``; all rows if the results lack them."""
+    if EXPERIMENT not in summary.columns:
+        return summary
+    for experiment in spec.experiments:
+        rows = summary.filter(pl.col(EXPERIMENT) == experiment)
+        if rows.height:
+            return rows
+    return summary
+
+
+def _progress(console: Console) -> Progress:
+    """A progress bar on the terminal; silent when output is not a TTY."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=not console.is_terminal, transient=True)
+
+
+def generate(specs: list[FigureSpec], console: Console) -> Results:
+    """Run the default sweeps the selected figures need and return their summaries."""
+    needed = sorted({s.experiments[0] for s in specs if s.experiments and s.experiments[0] in EXPERIMENTS})
+    parts, failed = run_experiments(needed, console) if needed else ({}, {})
+    sources = [
+        {
+            "path": f"{SUMMARIES}/{name}/summary.parquet",
+            "experiment": name,
+            "rows": frame.height,
+            "failed_jobs": failed[name],  # e.g. dmem shortfalls: they still give their row
+            "command": shlex.join(["python", "-m", "pagelab", *EXPERIMENTS[name].argv(Path("DIR"))]),
+        }
+        for name, frame in parts.items()
+    ]
+    if not parts:
+        return Results(pl.DataFrame(schema={"strategy": pl.String}), sources)
+    return Results(normalise(pl.concat(list(parts.values()), how="diagonal_relaxed")), sources, parts)
+
+
+def build_figures(
+    out: Path,
+    *,
+    results: Path | None = None,
+    only: Sequence[str] | None = None,
+    measured: Path | None = None,
+    command: str = "pagelab figures",
+    console: Console | None = None,
+) -> dict[str, object]:
+    """Write every selected figure (PDF, SVG, PNG, Parquet, CSV), the table and ``manifest.json``.
+
+    With ``results`` (a sweep directory, a folder of them, or a summary.parquet) the
+    figures read those rows; without, the default sweeps run first and their summaries are
+    kept under ``out/summaries``. Everything is computed and rendered into a staging
+    folder before any file reaches ``out``, so bad input leaves ``out`` untouched.
+    Returns the manifest.
+    """
+    console = console or Console(stderr=True)
+    measured_frame = _read_measured(measured) if measured is not None else None
+    specs = select(only, figure_specs(measured_frame))
+    given = load_results(results) if results is not None else None
+    source = given or generate(specs, console)
+    # Every data function runs before anything is written: a bad summary fails here.
+    tables = {}
+    for spec in specs:
+        rows = rows_for(source.summary, spec)
+        tables[spec.name] = spec.data(rows)
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        entries = _render_all(specs, tables, staging, console)
+        if given is None:
+            _keep_summaries(source, staging)
+        manifest = _manifest(specs, tables, entries, source, results=results if given else None,
+                             measured=measured, command=command)
+        atomic_write_json(manifest, staging / MANIFEST)
+        _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _read_measured(path: Path) -> pl.DataFrame:
+    """Read a measured folio census (Parquet or CSV); validated later by the folio figure."""
+    try:
+        return pl.read_parquet(path) if Path(path).suffix == ".parquet" else pl.read_csv(path)
+    except FileNotFoundError:
+        raise PagelabError(f"--measured {path}: no such file") from None
+    except Exception as error:  # noqa: BLE001 -- polars raises several types for unreadable files
+        raise PagelabError(f"--measured {path}: not readable ({str(error).splitlines()[0]})") from None
+
+
+def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], staging: Path,
+                console: Console) -> dict[str, list[Path]]:
+    """Render and save every figure inside the paper style; return each one's files."""
+    entries: dict[str, list[Path]] = {}
+    with _progress(console) as progress, paper_style():
+        task = progress.add_task("figures", total=len(specs))
+        for spec in specs:
+            frame = tables[spec.name]
+            drawn = spec.render(frame)
+            stem = staging / spec.name
+            if isinstance(drawn, str):
+                paths = [save_text(drawn, stem.with_name(f"{spec.name}.tex"))]
+            else:
+                paths = save_figure(drawn, stem)
+            entries[spec.name] = paths + save_data(frame, stem)
+            progress.advance(task)
+    return entries
+
+
+def _keep_summaries(source: Results, staging: Path) -> None:
+    """Write each generated experiment's summary so a later run can replay it with --results."""
+    for entry in source.sources:
+        path = staging / str(entry["path"])
+        atomic_write_parquet(source.parts[str(entry["experiment"])], path)
+        entry["sha256"] = sha256(path)
+
+
+def _manifest(
+    specs: list[FigureSpec],
+    tables: dict[str, pl.DataFrame],
+    entries: dict[str, list[Path]],
+    source: Results,
+    *,
+    results: Path | None,
+    measured: Path | None,
+    command: str,
+) -> dict[str, object]:
+    """Version, command, the results the figures came from, and every output's SHA-256.
+
+    No timestamps and no temporary paths: the same command on the same results gives the
+    same bytes.
+    """
+    figures = []
+    for spec in specs:
+        figures.append({
+            "name": spec.name,
+            "title": spec.title,
+            "experiments": list(spec.experiments),
+            "rows": tables[spec.name].height,
+            "files": {p.name: sha256(p) for p in entries[spec.name]},
+            "references": references(*spec.references),
+        })
+    return {
+        "pagelab_version": __version__,
+        "command": command,
+        "results": {
+            "mode": "given" if results is not None else "generated",
+            "path": str(results) if results is not None else SUMMARIES,
+            "summaries": source.sources,
+        },
+        "measured": {"path": str(measured), "sha256": sha256(Path(measured))} if measured else None,
+        "style": {"file": style_path().name, "sha256": sha256(style_path())},
+        "software": {name: version(name) for name in ("matplotlib", "seaborn", "polars", "pyarrow")},
+        "figures": figures,
+    }
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move every staged file into ``out`` (each rename atomic), the manifest last."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != MANIFEST)
+    for path in [*files, staging / MANIFEST]:
+        target = out / path.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+

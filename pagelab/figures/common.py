@@ -1,0 +1,110 @@
+"""Polars helpers shared by the figure data functions: validation, sizes, variant labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from pagelab.errors import PagelabError
+from pagelab.registry import installed_strategies
+from pagelab.units import parse_size
+
+Summary = pl.DataFrame | pl.LazyFrame
+
+# memparse() suffixes; "" is plain bytes.
+_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
+_SIZE_PATTERN = r"^\s*(\d+)\s*([KMGTPEkmgtpe]?)(?:i?B)?\s*$"
+
+
+def collect(summary: Summary) -> pl.DataFrame:
+    """An eager frame from a LazyFrame or DataFrame (figures read small summaries)."""
+    return summary.collect() if isinstance(summary, pl.LazyFrame) else summary
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], figure: str) -> None:
+    """Raise a one-line :class:`PagelabError` naming the figure and the missing columns."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PagelabError(f"figure {figure}: the results lack column(s) {', '.join(missing)}")
+
+
+def require_rows(frame: pl.DataFrame, figure: str, what: str) -> pl.DataFrame:
+    """Return ``frame``, or raise saying which rows the figure needed and did not find."""
+    if frame.height == 0:
+        raise PagelabError(f"figure {figure}: the results have no {what} (use --only to skip this figure)")
+    return frame
+
+
+def size_bytes(expr: pl.Expr) -> pl.Expr:
+    """Parse sizes such as ``4K``, ``16G`` or ``4096`` into Int64 bytes (null if not a size)."""
+    text = expr.cast(pl.String)
+    number = text.str.extract(_SIZE_PATTERN, 1).cast(pl.Int64, strict=False)
+    suffix = text.str.extract(_SIZE_PATTERN, 2).str.to_uppercase()
+    return number * suffix.replace_strict(_SUFFIX, default=None, return_dtype=pl.Int64)
+
+
+def size_label(expr: pl.Expr) -> pl.Expr:
+    """Int64 bytes as the kernel writes them: 4096 -> ``4K``, 2097152 -> ``2M``."""
+    label = pl.concat_str(expr.cast(pl.String), pl.lit(""))
+    for suffix, unit in (("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("T", 1 << 40)):
+        label = pl.when((expr >= unit) & (expr % unit == 0)).then(
+            pl.concat_str((expr // unit).cast(pl.String), pl.lit(suffix))
+        ).otherwise(label)
+    return label
+
+
+def default_page_sizes() -> dict[str, int]:
+    """Base page of each installed strategy with a ``page_size`` parameter, plus base4k's 4 KiB."""
+    sizes = {"base4k": 4096}
+    for name, registered in installed_strategies().items():
+        default = getattr(registered.spec.params(), "page_size", None)
+        if default is not None:
+            sizes[name] = parse_size(default, f"strategy {name}: page_size")
+    return sizes
+
+
+def page_bytes(frame: pl.DataFrame) -> pl.Expr:
+    """The base page a row ran with: ``strategy.page_size``, else its strategy's default.
+
+    base4k is 4 KiB; strategies without a base page size give null (they stay out of
+    page-size figures).
+    """
+    default = pl.col("strategy").replace_strict(default_page_sizes(), default=None, return_dtype=pl.Int64)
+    if "strategy.page_size" in frame.columns:
+        return pl.coalesce(size_bytes(pl.col("strategy.page_size")), default)
+    return default
+
+
+def with_variants(frame: pl.DataFrame, exclude: Iterable[str] = ()) -> pl.DataFrame:
+    """Add ``variant`` (a label) and ``variant_rank`` (plot order) to every row.
+
+    A variant is a strategy plus the values of the ``strategy.*`` parameters that vary
+    among that strategy's rows: ``dmemfs dpage_size=1G``. Parameters in ``exclude`` (the
+    figure's own axis, say) never enter the label. Variants sort by strategy name (the
+    registry's order), then by parameter value, sizes numerically (4K < 2M < 1G).
+    """
+    skip = set(exclude)
+    params = sorted(c for c in frame.columns if c.startswith("strategy.") and c not in skip)
+    varying = (
+        frame.group_by("strategy").agg(pl.col(c).cast(pl.String).n_unique().alias(c) for c in params)
+        if params
+        else frame.select("strategy").unique()
+    )
+    text = {c: pl.col(c).cast(pl.String).fill_null("null") for c in params}
+    pieces = [
+        pl.when(pl.col(f"__varies.{c}") > 1).then(pl.concat_str(pl.lit(c.removeprefix("strategy.") + "="), text[c]))
+        for c in params
+    ]
+    keyed = frame.join(
+        varying.rename({c: f"__varies.{c}" for c in params}), on="strategy", how="left", maintain_order="left"
+    ).with_columns(variant=pl.concat_str([pl.col("strategy"), *pieces], separator=" ", ignore_nulls=True))
+    order_keys = [k for c in params for k in (size_bytes(pl.col(c)), pl.col(c).cast(pl.String))]
+    ranks = (
+        keyed.select("strategy", "variant", *params)
+        .unique(subset=["variant"], keep="first", maintain_order=True)
+        .sort([pl.col("strategy"), *order_keys, pl.col("variant")], nulls_last=True)
+        .select("variant", variant_rank=pl.int_range(pl.len(), dtype=pl.Int64))
+    )
+    return keyed.drop(f"__varies.{c}" for c in params).join(ranks, on="variant", how="left", maintain_order="left")
+

@@ -1,0 +1,97 @@
+"""Figure 1: page metadata against installed RAM, one line per strategy, log-log."""
+
+from __future__ import annotations
+
+import polars as pl
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from pagelab.errors import PagelabError
+from pagelab.figures.common import Summary, collect, require_columns, with_variants
+from pagelab.figures.reference import ARTICLE_POINTS
+from pagelab.figures.style import bytes_axis, new_figure, shade, strategy_colors
+
+NAME = "metadata"
+TITLE = "Page metadata (memmap + descriptors) against installed RAM, with the article's three points"
+COLUMNS = ("strategy", "installed_bytes", "memmap_bytes", "descriptor_bytes")
+_DASHES = ["", (4, 1.5), (1.5, 1.5), (5, 1.5, 1.5, 1.5)]
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+
+
+def data(summary: Summary) -> pl.DataFrame:
+    """Metadata bytes per strategy variant and installed RAM (mean over duplicate runs).
+
+    Metadata is what scales with RAM: the memmap plus other descriptors (dmemfs bitmaps);
+    page tables depend on the workload and stay out. Columns: strategy, variant,
+    installed_bytes, metadata_bytes (Float64), metadata_pct (of installed), runs.
+    """
+    frame = collect(summary)
+    require_columns(frame, COLUMNS, NAME)
+    if frame.select(pl.col("installed_bytes").n_unique()).item() < 2:
+        raise PagelabError(f"figure {NAME}: the results have no runs at two or more installed RAM sizes "
+                           "(use --only to skip this figure)")
+    frame = with_variants(frame)
+    return (
+        frame.group_by("strategy", "variant", "variant_rank", "installed_bytes")
+        .agg(
+            metadata_bytes=(pl.col("memmap_bytes") + pl.col("descriptor_bytes")).cast(pl.Float64).mean(),
+            runs=pl.len().cast(pl.Int64),
+        )
+        .with_columns(metadata_pct=100 * pl.col("metadata_bytes") / pl.col("installed_bytes"))
+        .sort("variant_rank", "installed_bytes")
+        .select("strategy", "variant", "installed_bytes", "metadata_bytes", "metadata_pct", "runs")
+    )
+
+
+def render(frame: pl.DataFrame) -> Figure:
+    """Log-log lines per variant; the article's points annotated in black."""
+    fig = new_figure(height=2.7)
+    ax = fig.add_subplot()
+    order = frame["variant"].unique(maintain_order=True).to_list()
+    colours = strategy_colors(frame["strategy"].unique().to_list())
+    strategy_of = dict(frame.select("variant", "strategy").unique(maintain_order=True).iter_rows())
+    # Variants of one strategy share its colour and differ in dashes; markers tell apart
+    # strategies whose lines coincide (folio draws base4k's memmap).
+    rank_in_strategy: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for variant in order:
+        rank_in_strategy[variant] = seen.get(strategy_of[variant], 0)
+        seen[strategy_of[variant]] = rank_in_strategy[variant] + 1
+    sns.lineplot(
+        data=frame.to_pandas(),  # seaborn 0.13 reads pandas only
+        x="installed_bytes",
+        y="metadata_bytes",
+        hue="variant",
+        hue_order=order,
+        style="variant",
+        style_order=order,
+        palette={v: shade(colours[strategy_of[v]], rank_in_strategy[v]) for v in order},
+        dashes={v: _DASHES[rank_in_strategy[v] % len(_DASHES)] for v in order},
+        markers={v: _MARKERS[i % len(_MARKERS)] for i, v in enumerate(order)},
+        # Earlier lines are wider, so a line drawn over an identical one (folio on base4k,
+        # clustering on page64k) leaves the one below visible as a halo.
+        size="variant",
+        size_order=order,
+        sizes={v: 3.0 - 2.0 * i / max(len(order) - 1, 1) for i, v in enumerate(order)},
+        markersize=3.5,
+        estimator=None,
+        errorbar=None,
+        ax=ax,
+    )
+    xs = [p.installed_bytes for p in ARTICLE_POINTS]
+    ys = [p.memmap_bytes for p in ARTICLE_POINTS]
+    ax.scatter(xs, ys, s=40, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
+               label="LWN 2020 (article)")
+    for point in ARTICLE_POINTS:
+        ax.annotate(point.label, (point.installed_bytes, point.memmap_bytes), xytext=(6, -10),
+                    textcoords="offset points", fontsize=6.5,
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    lo = min(frame["installed_bytes"].min(), *xs)
+    hi = max(frame["installed_bytes"].max(), *xs)
+    bytes_axis(ax, "x", lo, hi)
+    positive = frame.filter(pl.col("metadata_bytes") > 0)["metadata_bytes"]
+    bytes_axis(ax, "y", min(positive.min() if positive.len() else 1, *ys), max(frame["metadata_bytes"].max(), *ys))
+    ax.set_xlabel("installed RAM")
+    ax.set_ylabel("page metadata (memmap + descriptors)")
+    ax.legend(loc="upper left", ncols=1, handlelength=2.6)
+    return fig

@@ -1,0 +1,91 @@
+"""Reading sweep summaries: one or many ``summary.parquet`` under a results directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from pagelab.errors import PagelabError
+from pagelab.figures.save import sha256
+from pagelab.metrics import RESULT_SCHEMA
+
+SUMMARY = "summary.parquet"
+EXPERIMENT = "experiment"
+
+
+@dataclass(frozen=True)
+class Results:
+    """The results rows of every summary found, and where each came from (for the manifest)."""
+
+    summary: pl.DataFrame
+    sources: list[dict[str, object]]
+    parts: dict[str, pl.DataFrame] = field(default_factory=dict)  # per experiment, when generated
+
+
+def normalise(frame: pl.DataFrame, experiment: str | None = None) -> pl.DataFrame:
+    """Keep the results-row columns (plus ``experiment``) and sort every row deterministically.
+
+    Job and status columns (paths, timings) are dropped: they would change the bytes of
+    the outputs between identical runs and no figure reads them.
+    """
+    if experiment is not None and EXPERIMENT not in frame.columns:
+        frame = frame.with_columns(pl.lit(experiment).alias(EXPERIMENT))
+    keep = [c for c in RESULT_SCHEMA if c in frame.columns]
+    keep += sorted(c for c in frame.columns if c.startswith(("strategy.", "workload.")))
+    keep += [EXPERIMENT] if EXPERIMENT in frame.columns else []
+    frame = frame.select(keep)
+    return frame.sort(keep, nulls_last=True, maintain_order=True)
+
+
+def _experiment_name(path: Path, root: Path) -> str:
+    """The preset a sweep directory ran: Hydra's recorded choice, else the directory's name."""
+    multirun = path.parent / "multirun.yaml"
+    if multirun.exists():
+        try:
+            cfg = yaml.safe_load(multirun.read_text()) or {}
+            choice = cfg.get("hydra", {}).get("runtime", {}).get("choices", {}).get("experiment")
+        except (yaml.YAMLError, AttributeError):
+            choice = None
+        if choice:
+            return str(choice)
+    relative = path.parent.relative_to(root) if path.parent != root else Path(root.resolve().name)
+    return relative.as_posix()
+
+
+def load_results(root: Path) -> Results:
+    """Read ``root/summary.parquet`` or every ``summary.parquet`` below ``root``.
+
+    A ``.parquet`` file may be given directly. Each summary gets an ``experiment`` column
+    (its own, Hydra's ``+experiment`` choice, or its directory's name). Raises
+    :class:`PagelabError` when nothing usable is found.
+    """
+    root = Path(root)
+    if root.is_file() and root.suffix == ".parquet":
+        files, base = [root], root.parent
+    elif root.is_dir():
+        files = sorted(
+            p for p in root.rglob(SUMMARY) if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+        base = root
+        if not files:
+            hint = " (run `pagelab collect DIR` first)" if next(root.rglob("results.parquet"), None) else ""
+            raise PagelabError(f"--results {root}: no {SUMMARY} found{hint}")
+    else:
+        raise PagelabError(f"--results {root}: no such directory")
+    frames, sources = [], []
+    for path in files:
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as error:  # noqa: BLE001 -- polars raises several types for corrupt files
+            raise PagelabError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from None
+        if "strategy" not in frame.columns:
+            raise PagelabError(f"{path}: not a pagelab summary (no 'strategy' column)")
+        name = _experiment_name(path, base)
+        frames.append(normalise(frame, name))
+        sources.append({"path": path.relative_to(base).as_posix() if path != root else path.name,
+                        "experiment": name, "rows": frame.height, "sha256": sha256(path)})
+    summary = normalise(pl.concat(frames, how="diagonal_relaxed"))
+    return Results(summary, sources)

@@ -1,0 +1,111 @@
+"""One paper style, one palette, byte-unit axes: what every pagelab figure shares."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+from matplotlib import rc_params_from_file
+from matplotlib import style as mpl_style
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from pagelab.registry import installed_strategies
+
+STYLE = "pagelab.figures.paper"
+# Column widths in inches (ACM and IEEE single column, two-column spread).
+COLUMN_WIDTH = 3.33
+DOUBLE_WIDTH = 7.0
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def style_path() -> Path:
+    """The shipped ``paper.mplstyle``."""
+    return Path(str(resources.files("pagelab.figures") / "paper.mplstyle"))
+
+
+@contextmanager
+def paper_style() -> Iterator[None]:
+    """Apply the paper style (and the Agg-safe warning filters) for the duration of the block.
+
+    Rendering and saving must both happen inside: pdf.fonttype and svg.hashsalt are read
+    when the file is written.
+    """
+    with mpl_style.context(str(style_path())), warnings.catch_warnings():
+        # seaborn 0.13.2 passes copy= to pandas 3, which warns on every call.
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        yield
+
+
+@cache
+def palette() -> tuple[str, ...]:
+    """The colour-blind-safe palette of the style file, as hex strings."""
+    params = rc_params_from_file(str(style_path()), use_default_template=False)
+    return tuple(params["axes.prop_cycle"].by_key()["color"])
+
+
+def strategy_colors(extra: Iterable[str] = ()) -> dict[str, str]:
+    """A stable colour per strategy: the sorted registry first, then unknown names sorted.
+
+    Strategies found in results but not installed (``extra``) get the next colours, so a
+    figure never fails on a foreign plugin's rows.
+    """
+    names = list(installed_strategies())
+    names += sorted(set(extra) - set(names))
+    colours = palette()
+    return {name: colours[i % len(colours)] for i, name in enumerate(names)}
+
+
+def sequential(n: int) -> list[str]:
+    """``n`` colours ordered by lightness (colour-blind safe): for datasets and stack parts."""
+    cmap = matplotlib.colormaps["viridis"]
+    if n <= 1:
+        return [matplotlib.colors.to_hex(cmap(0.25))]
+    return [matplotlib.colors.to_hex(cmap(0.05 + 0.8 * i / (n - 1))) for i in range(n)]
+
+
+def shade(colour: str, rank: int) -> str:
+    """The ``rank``-th variant of a strategy's colour: 0 is the colour, later ones darker."""
+    rgb = matplotlib.colors.to_rgb(colour)
+    factor = 0.72**rank
+    return matplotlib.colors.to_hex(tuple(c * factor for c in rgb))
+
+
+def new_figure(width: float = COLUMN_WIDTH, height: float = 2.4) -> Figure:
+    """A Figure of the given size in inches that pyplot does not track (no global state)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def format_bytes_short(n: float) -> str:
+    """``4194304`` -> ``'4 MiB'``; ``1.5 GiB`` keeps up to three significant digits."""
+    if n <= 0:
+        return "0 B"
+    power = min(int(math.log2(n) // 10), len(_UNITS) - 1)
+    value = n / 1024**power
+    text = f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.3g}"
+    return f"{text} {_UNITS[power]}"
+
+
+def bytes_axis(ax: Axes, which: str, lo: float, hi: float, max_ticks: int = 6) -> None:
+    """Make ``ax``'s ``which`` ("x" or "y") axis log-2 from ``lo`` to ``hi`` bytes.
+
+    Ticks sit at powers of two (a step of 10 exponents gives KiB, MiB, GiB ...) and are
+    labelled in binary units.
+    """
+    first, last = math.floor(math.log2(max(lo, 1))), math.ceil(math.log2(max(hi, 2)))
+    # Steps divide 10, so KiB/MiB/GiB boundaries are ticks whenever the range allows.
+    step = next(s for s in (1, 2, 5, 10, 20, 30, 60) if (last - first) // s + 1 <= max_ticks)
+    ticks = [2.0**e for e in range(first, last + 1) if e % step == 0]
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log", base=2)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: format_bytes_short(value)))

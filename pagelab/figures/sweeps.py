@@ -1,0 +1,157 @@
+"""The small default sweeps behind ``pagelab figures`` when no results are given.
+
+Each experiment is a sweep preset of ``conf/experiment`` run as a real multirun
+(``python -m pagelab -m +experiment=NAME ...``) with overrides that shrink it to what its
+figure needs, or that point it at the figure's question (see each entry's comment). The
+table's sweep (every strategy at the defaults of every workload) needs no preset.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from pagelab import datasets
+from pagelab.errors import PagelabError
+from pagelab.figures.results import normalise
+from pagelab.registry import installed_strategies
+
+SEEDS = "0,1,2,3"
+SUMMARY = "summary.parquet"
+
+
+def _plugins() -> str:
+    """Every installed strategy (not the presets such as page2m): one line or bar each."""
+    return ",".join(installed_strategies())
+
+
+def _files() -> str:
+    return ",".join(name for name, card in datasets.catalog().items() if card["kind"] == "files")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A default sweep: a preset (None: a plain multirun) and the overrides it runs with."""
+
+    name: str
+    preset: str | None
+    overrides: Callable[[], list[str]]
+
+    def argv(self, sweep_dir: Path) -> list[str]:
+        """The ``python -m pagelab`` arguments of this sweep."""
+        preset = [f"+experiment={self.preset}"] if self.preset else []
+        return ["-m", *preset, *self.overrides(), f"hydra.sweep.dir={sweep_dir}"]
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        # The article's numbers: the 1991 PC is flatmem (a 4 MiB sparse machine would pay a
+        # whole 128 MiB section's memmap), the sizes include 16 GiB and 320 GiB.
+        Experiment("metadata_vs_ram", "metadata_vs_ram", lambda: [
+            f"strategy={_plugins()}", "workload.memory_model=flatmem",
+            "workload.installed=4M,64M,1G,16G,320G,4T",
+        ]),
+        # As shipped: every files dataset, 4K/16K/64K/2M pages and folios.
+        Experiment("pagecache_bloat", "pagecache_bloat", list),
+        # Hansen's question is about a fixed amount of cached files (one tree): cache every
+        # file of each dataset, no anonymous memory, and grow the RAM. (The preset's cache
+        # as a share of RAM scales both costs with RAM: the lines never cross.)
+        Experiment("crossover", "crossover", lambda: [
+            "strategy=base4k,page16k,page64k", "workload.anon.total=0", "workload.files.cache=all",
+            f"workload.files.dataset={_files()}", "workload.installed=16G,64G,256G,1T,4T,16T,64T,256T",
+        ]),
+        # Every strategy and preset on the default VM mix and dmem=, four seeds.
+        Experiment("hosting_density", "hosting_density", lambda: [
+            "workload.guests.dataset=azure_2017", "workload.dmem='!12G'", f"seed={SEEDS}",
+        ]),
+        # The carve-out sweep: dmemfs (2M and 1G dpages) and base4k, kernel share 2..128 GiB.
+        Experiment("dmem_sizing", "hosting_density", lambda: [
+            "strategy=base4k,dmemfs,dmemfs_1g", "workload.guests.dataset=azure_2017",
+            "workload.dmem=" + ",".join(f"'!{n}G'" for n in (2, 3, 4, 6, 8, 10, 11, 12, 14, 16, 24, 32, 64, 128)),
+            f"seed={SEEDS}",
+        ]),
+        # The table: every strategy at the defaults of every shipped workload.
+        Experiment("headline", None, lambda: [f"strategy={_plugins()}", "workload=pc1991,laptop,hosting,pagecache"]),
+    )
+}
+
+
+def preset_exists(name: str) -> bool:
+    """True if ``conf/experiment/<name>.yaml`` ships with this installation."""
+    return (resources.files("pagelab.conf") / "experiment" / f"{name}.yaml").is_file()
+
+
+def _jobs_done(sweep_dir: Path) -> int:
+    return sum(1 for _ in sweep_dir.glob("*/results.parquet")) if sweep_dir.is_dir() else 0
+
+
+def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """Run the named sweeps (two at a time); return each one's normalised summary and failed jobs.
+
+    Progress shows on a terminal only. Raises :class:`PagelabError` if a preset is missing
+    or a sweep fails as a whole (failed jobs, such as a dmem shortfall, still give rows).
+    """
+    experiments = [EXPERIMENTS[n] for n in names]
+    for e in experiments:
+        if e.preset and not preset_exists(e.preset):
+            raise PagelabError(f"sweep preset conf/experiment/{e.preset}.yaml is not installed")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    summaries: dict[str, pl.DataFrame] = {}
+    failed: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="pagelab-figures-") as tmp, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=console, disable=not console.is_terminal, transient=True,
+    ) as progress:
+        pending = list(experiments)
+        running: dict[str, tuple[subprocess.Popen[str], Path, TaskID]] = {}
+        workers = max(1, min(2, os.cpu_count() or 1))
+        while pending or running:
+            while pending and len(running) < workers:
+                e = pending.pop(0)
+                sweep_dir = Path(tmp) / e.name
+                # stderr to a file: a pipe nobody reads could fill up and stall the sweep.
+                with open(Path(tmp) / f"{e.name}.stderr", "w") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "pagelab", *e.argv(sweep_dir)], cwd=tmp, env=env,
+                        stdout=subprocess.DEVNULL, stderr=log, text=True,
+                    )
+                running[e.name] = (process, sweep_dir, progress.add_task(f"sweep {e.name}", total=None))
+            time.sleep(0.2)
+            for name, (process, sweep_dir, task) in list(running.items()):
+                progress.update(task, description=f"sweep {name}: {_jobs_done(sweep_dir)} jobs")
+                if process.poll() is None:
+                    continue
+                stderr = (Path(tmp) / f"{name}.stderr").read_text()
+                del running[name]
+                progress.remove_task(task)
+                # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
+                # shortfall is a result: the cliff); only a sweep without one has failed.
+                if not (sweep_dir / SUMMARY).exists():
+                    for other, *_ in running.values():
+                        other.kill()
+                        other.wait()
+                    raise PagelabError(f"sweep {name} failed (exit {process.returncode}): {_reason(stderr)}")
+                summary = pl.read_parquet(sweep_dir / SUMMARY)
+                failed[name] = summary.filter(pl.col("state") == "failed").height if "state" in summary.columns else 0
+                summaries[name] = normalise(summary, name)
+    return {n: summaries[n] for n in names}, failed
+
+
+def _reason(stderr: str) -> str:
+    """The line of a failed sweep's stderr that says why: the last error line, else the last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["no output"])[-1]
