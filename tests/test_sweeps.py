@@ -33,7 +33,7 @@ SIX_JOBS = ("strategy=base4k,page16k,folio", "workload=pc1991,machine", "workloa
 PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 # Each preset cut down to two quick jobs by command-line overrides, which replace its axes.
 SHRUNKEN = {
-    "crossover": ["strategy=base4k,page2m", "workload.installed=256M", "workload.files.cache=10%"],
+    "crossover": ["strategy=base4k,page64k", "workload.files.dataset=python_venv", "workload.installed=16G", "workload.files.cache=4G"],
     "folio_orders": ["workload.files.dataset=irlam_ufs93", "strategy.read_ahead_kb=128", "strategy.max_order=2,9"],
     "hosting_density": ["strategy=base4k,dmemfs_1g", "workload.guests.dataset=azure_2017", "workload.dmem='!12G'"],
     "metadata_vs_ram": ["strategy=base4k,dmemfs", "workload.installed=4M"],

@@ -66,8 +66,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         # As shipped: every files dataset, 4K/16K/64K/2M pages and folios.
         Experiment("pagecache_bloat", "pagecache_bloat", list),
         # Hansen's question is about a fixed amount of cached files (one tree): cache every
-        # file of each dataset, no anonymous memory, and grow the RAM. (The preset's cache
-        # as a share of RAM scales both costs with RAM: the lines never cross.)
+        # file of each dataset, no anonymous memory, and grow the RAM.
         Experiment("crossover", "crossover", lambda: [
             "strategy=base4k,page16k,page64k", "workload.anon.total=0", "workload.files.cache=all",
             f"workload.files.dataset={_files()}", "workload.installed=16G,64G,256G,1T,4T,16T,64T,256T",
