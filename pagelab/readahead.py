@@ -22,9 +22,10 @@ A window that would start past the page holding EOF adds nothing, so the flag on
 last window never matters. With ``read_ahead_kb=4`` the 1-page window has ``async_size`` 0,
 its flag would land past the window, and every ``read()`` misses and reads one page.
 
-``max_pages`` is ``read_ahead_kb / 4``. Not modelled: the ``bdi->io_pages`` boost of
-``ractl_max_pages()`` (a ``read()`` bigger than the window is assumed not to enlarge it),
-allocation failures, and pages already cached.
+``max_pages`` is ``read_ahead_kb / 4``, widened as ``ractl_max_pages()`` does when the
+device's ``io_pages`` is given: a ``read()`` larger than the window may read up to
+``min(read pages, io_pages)`` at once. Not modelled: allocation failures and pages already
+cached.
 
 ``eof="round_up"`` models tmpfs ``huge=always``: every folio has ``max_order`` and the last
 one extends past EOF.
@@ -225,7 +226,7 @@ def _trim_counts(pages: np.ndarray, w: _Windows, max_order: int) -> np.ndarray:
     return counts
 
 
-def _validate(read_size: int, read_ahead_kb: int, max_order: int, eof: str) -> None:
+def _validate(read_size: int, read_ahead_kb: int, max_order: int, eof: str, io_pages: int | None) -> None:
     def is_int(v: object) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
@@ -237,6 +238,8 @@ def _validate(read_size: int, read_ahead_kb: int, max_order: int, eof: str) -> N
         raise ValueError(f"max_order must be in 0..{MAX_ORDER_LIMIT}, got {max_order!r}")
     if eof not in ("trim", "round_up"):
         raise ValueError(f"eof must be 'trim' or 'round_up', got {eof!r}")
+    if io_pages is not None and (not is_int(io_pages) or io_pages < 1):
+        raise ValueError(f"io_pages must be a positive number of pages, got {io_pages!r}")
 
 
 def _sizes_array(sizes: pl.Series) -> np.ndarray:
@@ -262,6 +265,7 @@ def folio_census(
     read_ahead_kb: int = 128,
     max_order: int = 9,
     eof: Literal["trim", "round_up"] = "trim",
+    io_pages: int | None = None,
 ) -> pl.DataFrame:
     """Count the page-cache folios a cold sequential ``read()`` of each file leaves behind.
 
@@ -272,6 +276,8 @@ def folio_census(
         max_order: largest folio order the mapping allows (9 = 2 MiB on x86-64).
         eof: ``"trim"`` (block file systems: no folio past the page holding EOF) or
             ``"round_up"`` (tmpfs ``huge=always``: all folios are ``max_order``).
+        io_pages: the device's ``bdi->io_pages`` (``max_sectors_kb / 4``), or None to
+            ignore the widening of the window for large reads.
 
     Returns:
         One row per input size, same order. Columns: pages (Int64, 4 KiB pages covered by
@@ -281,7 +287,7 @@ def folio_census(
     Raises:
         ValueError: on an invalid parameter or size.
     """
-    _validate(read_size, read_ahead_kb, max_order, eof)
+    _validate(read_size, read_ahead_kb, max_order, eof, io_pages)
     size_arr = _sizes_array(sizes)
     # ceil(size / 4096) without the overflow of size + 4095 near 2**63.
     pages = (size_arr >> PAGE_SHIFT) + ((size_arr & (PAGE_SIZE - 1)) != 0)
@@ -293,7 +299,10 @@ def folio_census(
         pages = huge << max_order
     else:
         req_pages = -(-read_size // PAGE_SIZE)  # req_count of the first read() at offset 0
-        win = _windows(req_pages, read_ahead_kb // 4, max_order)
+        max_pages = read_ahead_kb // 4
+        if io_pages is not None and req_pages > max_pages and io_pages > max_pages:
+            max_pages = min(req_pages, io_pages)  # ractl_max_pages()
+        win = _windows(req_pages, max_pages, max_order)
         counts = _trim_counts(pages, win, max_order)
 
     columns: dict[str, np.ndarray] = {"pages": pages, "folios": counts.sum(axis=0)}

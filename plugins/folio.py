@@ -10,6 +10,7 @@ where every folio has ``max_order`` and the last one extends past EOF.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import polars as pl
 
@@ -28,12 +29,13 @@ from pagelab.units import parse_size
 
 @dataclass
 class FolioParams:
-    """Readahead: the application's ``read_size``, ``read_ahead_kb``, ``max_order``, ``eof``."""
+    """Readahead: the application's ``read_size``; the device's ``read_ahead_kb`` and ``io_pages``."""
 
     read_size: str = "64K"  # also `pagelab measure`'s default read() size
     read_ahead_kb: int = 128  # the kernel's default window (VM_READAHEAD_PAGES)
     max_order: int = 9  # MAX_PAGECACHE_ORDER on x86-64: 2 MiB
     eof: str = "trim"  # trim (readahead) | round_up (tmpfs huge=always)
+    io_pages: Optional[int] = None  # the device's max_sectors_kb / 4: widens large reads' window
 
 
 class Folio:
@@ -55,6 +57,7 @@ class Folio:
                 read_ahead_kb=self.params.read_ahead_kb,
                 max_order=self.params.max_order,
                 eof=self.params.eof,  # type: ignore[arg-type]
+                io_pages=self.params.io_pages,
             )
         except ValueError as error:
             raise PagelabError(f"strategy: {error}") from None

@@ -357,3 +357,19 @@ def test_invalid_parameters(kwargs: dict, message: str) -> None:
 def test_invalid_sizes(sizes: pl.Series) -> None:
     with pytest.raises(ValueError):
         folio_census(sizes)
+
+
+def test_io_pages_widens_the_window_for_reads_larger_than_it():
+    """ractl_max_pages(): a read() beyond the window may read min(read pages, io_pages)."""
+    sizes = pl.Series([300_000, 1 << 20, 8 << 20, 33_554_432])
+    widened = folio_census(sizes, read_size=1 << 20, read_ahead_kb=128, io_pages=1024)
+    # 1 MiB reads = 256 pages, within io_pages: as if the window were 256 pages (1024 KiB).
+    assert widened.equals(folio_census(sizes, read_size=1 << 20, read_ahead_kb=1024))
+    assert not widened.equals(folio_census(sizes, read_size=1 << 20, read_ahead_kb=128))
+    # Reads within the window, or io_pages no larger than it, change nothing.
+    assert folio_census(sizes, read_size=4096, read_ahead_kb=128, io_pages=1024).equals(
+        folio_census(sizes, read_size=4096, read_ahead_kb=128)
+    )
+    assert folio_census(sizes, read_size=1 << 20, read_ahead_kb=128, io_pages=16).equals(
+        folio_census(sizes, read_size=1 << 20, read_ahead_kb=128)
+    )
