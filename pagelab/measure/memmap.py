@@ -1,0 +1,210 @@
+"""The memmap of this machine against base4k, and the kernel's HVO numbers against theory.
+
+- Present pages, summed over /proc/zoneinfo, times 64 bytes: the struct pages of memory
+  the firmware reported. The kernel's vmemmap is built per *present memory section*
+  (128 MiB on x86-64), holes inside a section included; the online memory blocks in
+  /sys/devices/system/memory count those sections. base4k's default model
+  (``sparsemem_vmemmap``) rounds each node's memory up to sections, so it should equal
+  the sections' memmap, and exceed present x 64 by the holes; ``flatmem`` is present x 64.
+- HugeTLB Vmemmap Optimization: at boot the kernel prints how much vmemmap it can free
+  per huge page ("HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"). Theory
+  (kernel-facts.md section 3, Documentation/mm/vmemmap_dedup.rst): a huge page of S bytes
+  has S / 4096 struct pages of 64 bytes, and HVO keeps one of their vmemmap pages.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from pathlib import Path
+
+import polars as pl
+
+from pagelab.allocator import Machine, memmap
+from pagelab.errors import PagelabError
+from pagelab.measure.kernel import PAGE_SIZE
+from pagelab.measure.output import Measurement, finish, provenance
+from pagelab.measure.safety import require_linux
+
+STRUCT_PAGE = 64
+SECTION_SIZE = 128 << 20  # x86-64 SECTION_SIZE_BITS 27 (and arm64 with 4K pages)
+_HVO = re.compile(r"HugeTLB: (\d+) KiB vmemmap can be freed for a ([\d.]+) (KiB|MiB|GiB) page")
+_UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+SCHEMA: dict[str, pl.DataType] = {
+    "measure": pl.String,
+    "item": pl.String,  # memmap | hvo
+    "source": pl.String,  # memmap: zoneinfo_present | memory_sections | base4k | base4k_flatmem; hvo: kernel | expected
+    "page_size": pl.Int64,  # huge page size for hvo rows; 4096 for memmap rows
+    "pages": pl.Int64,  # struct pages (memmap) or vmemmap pages freed per huge page (hvo)
+    "bytes": pl.Int64,
+}
+
+
+def present_pages(zoneinfo: str | None = None) -> dict[int, int]:
+    """Present pages per NUMA node, summed over the zones of /proc/zoneinfo."""
+    text = Path("/proc/zoneinfo").read_text() if zoneinfo is None else zoneinfo
+    nodes: dict[int, int] = {}
+    node = None
+    for line in text.splitlines():
+        head = re.match(r"Node (\d+), zone", line)
+        if head:
+            node = int(head.group(1))
+            nodes.setdefault(node, 0)
+            continue
+        fields = line.split()
+        if node is not None and len(fields) == 2 and fields[0] == "present":
+            nodes[node] += int(fields[1])
+    if not nodes:
+        raise PagelabError("/proc/zoneinfo: no zone with a 'present' line")
+    return nodes
+
+
+def online_sections(root: Path = Path("/sys/devices/system/memory")) -> int | None:
+    """Memory sections in online memory blocks, or None where sysfs does not show them."""
+    try:
+        block = int((root / "block_size_bytes").read_text().strip(), 16)
+    except (OSError, ValueError):
+        return None
+    online = 0
+    for entry in root.glob("memory[0-9]*"):
+        try:
+            if (entry / "online").read_text().strip() == "1":
+                online += 1
+        except OSError:
+            continue
+    return online * block // SECTION_SIZE
+
+
+def boot_log() -> str | None:
+    """The kernel log as /dev/kmsg holds it (non-blocking read); None without permission."""
+    try:
+        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except PermissionError:
+        return None
+    except FileNotFoundError:
+        return ""
+    lines = []
+    try:
+        while True:
+            try:
+                record = os.read(fd, 8192)
+            except BlockingIOError:
+                break  # end of the buffer
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:  # a record was overwritten while we read: skip it
+                    continue
+                raise
+            if not record:
+                break
+            lines.append(record.decode(errors="replace").partition(";")[2].rstrip("\n"))
+    finally:
+        os.close(fd)
+    return "\n".join(lines)
+
+
+def hvo_lines(log: str) -> list[tuple[int, int]]:
+    """(huge page bytes, vmemmap bytes the kernel can free) for each HVO line of ``log``."""
+    found = {}
+    for freed_kib, size, unit in _HVO.findall(log):
+        found[round(float(size) * _UNITS[unit])] = int(freed_kib) << 10
+    return sorted(found.items())
+
+
+def hvo_expected(huge_page: int) -> int:
+    """Vmemmap bytes HVO frees per huge page: all its vmemmap pages but one."""
+    vmemmap_pages = huge_page // PAGE_SIZE * STRUCT_PAGE // PAGE_SIZE
+    return (vmemmap_pages - 1) * PAGE_SIZE
+
+
+def measure_memmap() -> Measurement:
+    """Measure the memmap and read the HVO lines; compare with base4k and with theory."""
+    require_linux("pagelab measure memmap")
+    nodes = present_pages()
+    present = sum(nodes.values())
+    per_node = [nodes[n] * PAGE_SIZE for n in sorted(nodes)]
+    machine = Machine(installed_bytes=sum(per_node), nodes=len(per_node))
+    rows = [("memmap", "zoneinfo_present", PAGE_SIZE, present, present * STRUCT_PAGE)]
+    sections = online_sections()
+    if sections is not None:
+        pages = sections * (SECTION_SIZE // PAGE_SIZE)
+        rows.append(("memmap", "memory_sections", PAGE_SIZE, pages, pages * STRUCT_PAGE))
+    for source, model in (("base4k", "sparsemem_vmemmap"), ("base4k_flatmem", "flatmem")):
+        pages, memmap_bytes = memmap(machine, PAGE_SIZE, kernel_bytes_per_node=per_node, memory_model=model)
+        rows.append(("memmap", source, PAGE_SIZE, pages, memmap_bytes))
+
+    notes = []
+    log = boot_log()
+    found = hvo_lines(log) if log else []
+    if log is None:
+        notes.append(
+            "HVO lines skipped: reading the boot log (/dev/kmsg) needs root (CAP_SYSLOG; kernel.dmesg_restrict)"
+        )
+    elif not found:
+        notes.append(
+            "no 'HugeTLB: ... vmemmap can be freed' line in the kernel log (HVO not built in, or the log rotated)"
+        )
+    for huge_page, freed in found:
+        expected = hvo_expected(huge_page)
+        rows.append(("hvo", "kernel", huge_page, freed // PAGE_SIZE, freed))
+        rows.append(("hvo", "expected", huge_page, expected // PAGE_SIZE, expected))
+    if found:
+        notes.append(_hvo_strategy_note())
+        enabled = _read(Path("/proc/sys/vm/hugetlb_optimize_vmemmap"))
+        if enabled is not None:
+            state = "on" if enabled == "1" else "off: the boot line gives the potential saving"
+            notes.append(f"vm.hugetlb_optimize_vmemmap = {enabled} ({state})")
+
+    frame = pl.DataFrame(rows, schema=["item", "source", "page_size", "pages", "bytes"], orient="row").with_columns(
+        measure=pl.lit("memmap")
+    )
+    frame = finish(frame, SCHEMA, ["item", "page_size", "source"])
+    tables = _tables(frame, present)
+    metadata = provenance(
+        "memmap", present_pages=present, nodes=len(nodes), online_sections=sections, struct_page=STRUCT_PAGE
+    )
+    return Measurement(frame, metadata, tables, tuple(notes))
+
+
+def _hvo_strategy_note() -> str:
+    """Say where the expected HVO numbers come from, and whether a strategy could give them."""
+    from pagelab.registry import installed_strategies
+
+    if "hvo" in installed_strategies():
+        return "an hvo strategy is installed, but measure memmap does not ask it yet: expected values are theory"
+    return (
+        "no hvo strategy yet: expected = (struct pages x 64 B / 4096 - 1) vmemmap pages per huge page "
+        "(kernel-facts.md section 3), to be checked against the hvo strategy once it exists"
+    )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _tables(frame: pl.DataFrame, present: int) -> dict[str, pl.DataFrame]:
+    """Every memmap source against base4k (sparsemem), and the kernel's HVO against theory."""
+    memmap_rows = frame.filter(pl.col("item") == "memmap")
+    model = memmap_rows.filter(pl.col("source") == "base4k")["bytes"].item()
+    agreement = memmap_rows.select(
+        "source",
+        "pages",
+        "bytes",
+        model_bytes=pl.lit(model, pl.Int64),
+        difference=pl.col("bytes") - model,
+        pages_beyond_present=pl.col("pages") - present,
+    )
+    hvo = frame.filter(pl.col("item") == "hvo")
+    kernel = hvo.filter(pl.col("source") == "kernel").select("page_size", kernel_bytes="bytes", kernel_pages="pages")
+    expected = hvo.filter(pl.col("source") == "expected").select(
+        "page_size", expected_bytes="bytes", expected_pages="pages"
+    )
+    hvo_table = kernel.join(expected, on="page_size").with_columns(
+        vmemmap_pages=pl.col("page_size") // PAGE_SIZE * STRUCT_PAGE // PAGE_SIZE,
+        exact=pl.col("kernel_bytes") == pl.col("expected_bytes"),
+    )
+    return {"agreement": agreement, "hvo": hvo_table}
