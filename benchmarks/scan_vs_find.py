@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pagelab.scan import start_tree_walk
+from pagelab.scan import scan_tree
 
 
 def timed(run) -> float:
@@ -43,7 +43,7 @@ def main() -> None:
         subprocess.run(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
     def run_walk() -> None:
-        start_tree_walk(args.path, cross_filesystems=False).finish(False)
+        scan_tree(args.path)
 
     times: dict[str, list[float]] = {"find": [], "pagelab scan": [], "walk in-process": []}
     for runner in (run_find, run_cli, run_walk):  # warm the cache and the imports

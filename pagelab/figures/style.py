@@ -19,7 +19,6 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from pagelab.registry import installed_strategies
 
-STYLE = "pagelab.figures.paper"
 # Column widths in inches (ACM and IEEE single column, two-column spread).
 COLUMN_WIDTH = 3.33
 DOUBLE_WIDTH = 7.0
