@@ -85,7 +85,7 @@ def main() -> None:
         jobs = [_job_seconds(status.parent) for status in sweep.glob("*/status.json")]
     compose = compose_seconds()
     ideal = sum(jobs) / args.cores + startup
-    print(f"| preset | cores | jobs | wall s | sum of job compute s | start-up s | ideal s | wall / ideal | "
+    print("| preset | cores | jobs | wall s | sum of job compute s | start-up s | ideal s | wall / ideal | "
           "Hydra compose per job s | load avg at start |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.preset} | {args.cores} | {len(jobs)} | {wall:.1f} | {sum(jobs):.2f} | {startup:.2f} | "
