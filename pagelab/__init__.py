@@ -6,6 +6,7 @@ The documented API for plugins and notebooks:
   write a strategy plugin (see ``docs/plugins.md``);
 - expression helpers :func:`round_up`, :func:`ceil_div`, :func:`pagetable_bytes`,
   :func:`uniform_allocation`, :func:`memmap`, :func:`folio_census`;
+- boot-time reservations in ``dmem=`` syntax: :func:`parse_dmem`, :func:`carveout_per_node`;
 - :func:`run`: one run from Hydra overrides, returning the results row.
 
 Names are imported on first use, so that commands which need none of them (``pagelab
@@ -35,6 +36,8 @@ _EXPORTS = {
     "round_up": "pagelab.allocator",
     "uniform_allocation": "pagelab.allocator",
     "PagelabError": "pagelab.errors",
+    "carveout_per_node": "pagelab.reservation",
+    "parse_dmem": "pagelab.reservation",
     "folio_census": "pagelab.readahead",
     "hookimpl": "pagelab.hookspecs",
     "run": "pagelab.app",

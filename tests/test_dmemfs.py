@@ -6,9 +6,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pagelab import Machine, PagelabError
+from pagelab import Machine, PagelabError, carveout_per_node, parse_dmem
 from pagelab.units import GiB, MiB
-from pagelab_plugins.dmemfs import carveout_per_node, parse_dmem
 
 HOST = Machine(320 * GiB, nodes=2)
 

@@ -1,0 +1,69 @@
+"""Boot-time per-node memory reservations in the ``dmem=`` syntax of DMEMFS (RFC v2).
+
+``dmem=[!]size[KMG][:align][@addr]`` (mm/dmem_reserve.c): ``size`` on each NUMA node,
+taken from the top of the node; with ``!`` the kernel keeps ``size`` per node and the
+reservation takes the rest; ``@addr`` reserves one fixed range. check_dmem_param()'s rules
+are applied with the kernel's wording. Strategies that set memory aside at boot (DMEMFS,
+a HugeTLB pool) share this syntax, so they can be compared at the same kernel share.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pagelab.allocator import Machine
+from pagelab.errors import PagelabError
+from pagelab.units import MiB, parse_size
+
+_DMEM = re.compile(r"^(?P<bang>!?)(?P<size>[^:@]+)(?::(?P<align>[^@]+))?(?:@(?P<addr>[^:]+))?(?::(?P<align2>.+))?$")
+
+
+@dataclass(frozen=True)
+class DmemParam:
+    """A parsed ``dmem=`` value."""
+
+    size: int
+    align: int
+    resv_kernel: bool  # "!": size is what the kernel keeps on each node
+    base: int | None = None  # "@addr": one fixed range instead of every node
+
+
+def parse_dmem(text: str, section_size: int = 128 * MiB) -> DmemParam:
+    """Parse ``dmem=`` and apply check_dmem_param()'s rules, with the kernel's wording."""
+    match = _DMEM.match(str(text).strip())
+    if not match or (match["align"] and match["align2"]):
+        raise PagelabError(f"dmem={text}: expected [!]size[KMG][:align][@addr]")
+    size = parse_size(match["size"], f"dmem={text}")
+    align_text = match["align"] or match["align2"]
+    align = parse_size(align_text, f"dmem={text}") if align_text else section_size
+    base = parse_size(match["addr"], f"dmem={text}") if match["addr"] else None
+    if align < section_size:
+        raise PagelabError(f"dmem={text}: 'align' should be {section_size:#x} at least to be aligned to memory section")
+    if align & (align - 1):
+        raise PagelabError(f"dmem={text}: 'align' should be power of 2")
+    if base is not None and base & (align - 1):
+        raise PagelabError(f"dmem={text}: 'addr' is unaligned to 'align' in dmem=")
+    if size & (align - 1):
+        raise PagelabError(
+            f"dmem={text}: 'size' is unaligned to 'align' in dmem= (must be a multiple of {align // MiB} MiB)"
+        )
+    if match["bang"] and base is not None:
+        raise PagelabError(f"dmem={text}: take a certain base address for kernel is illegal")
+    if base == 0:
+        raise PagelabError(f"dmem={text}: 'addr' must not be 0")
+    return DmemParam(size, align, bool(match["bang"]), base)
+
+
+def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
+    """Bytes the reservation takes on each node (from the top of the node)."""
+    node = machine.node_bytes
+    if param.base is not None:
+        first = param.base // node
+        if param.base + param.size > machine.installed_bytes or (param.base + param.size - 1) // node != first:
+            raise PagelabError(f"dmem={param.size:#x}@{param.base:#x}: range is not inside one node's memory")
+        return [param.size if n == first else 0 for n in range(machine.nodes)]
+    if param.resv_kernel:
+        aligned = -(-node // param.align) * param.align
+        return [max(aligned - param.size, 0) if param.size < node else 0] * machine.nodes
+    return [min(param.size, node)] * machine.nodes
