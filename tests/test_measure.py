@@ -25,7 +25,7 @@ import pytest
 
 from pagelab.measure import compare
 from pagelab.measure.kernel import folio_census as kernel_census
-from pagelab.measure.memmap import hvo_expected, hvo_lines, measure_memmap, present_pages
+from pagelab.measure.memmap import hvo_expected, hvo_lines, hvo_model, measure_memmap, present_pages
 from pagelab.measure.pagecache import measure_pagecache, read_and_measure
 from pagelab.measure.sample import from_sizes
 from pagelab.measure.storage import mount_of, mounts_under, readahead_of
@@ -354,6 +354,8 @@ def test_hvo_lines_parse_and_match_theory():
     )
     assert hvo_lines(log) == [(2 * MiB, 28 * KiB), (1 << 30, 16380 * KiB)]
     assert hvo_expected(2 * MiB) == 7 * 4096 and hvo_expected(1 << 30) == 4095 * 4096
+    # The hvo strategy frees exactly what theory and the kernel's log say.
+    assert hvo_model(2 * MiB) == 28 * KiB and hvo_model(1 << 30) == 16380 * KiB
 
 
 @needs_root

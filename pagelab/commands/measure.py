@@ -228,7 +228,7 @@ def render(measurement: Measurement, console: Console) -> None:
         if tables["hvo"].height:
             console.print(
                 _table(
-                    "HVO: vmemmap freed per huge page, kernel boot log against theory",
+                    "HVO: vmemmap freed per huge page, kernel boot log against the hvo strategy",
                     tables["hvo"],
                     ("kernel_bytes", "expected_bytes"),
                 )

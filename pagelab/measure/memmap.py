@@ -7,9 +7,10 @@
   (``sparsemem_vmemmap``) rounds each node's memory up to sections, so it should equal
   the sections' memmap, and exceed present x 64 by the holes; ``flatmem`` is present x 64.
 - HugeTLB Vmemmap Optimization: at boot the kernel prints how much vmemmap it can free
-  per huge page ("HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"). Theory
-  (kernel-facts.md section 3, Documentation/mm/vmemmap_dedup.rst): a huge page of S bytes
-  has S / 4096 struct pages of 64 bytes, and HVO keeps one of their vmemmap pages.
+  per huge page ("HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"), compared
+  with the ``hvo`` strategy. Theory (kernel-facts.md section 3,
+  Documentation/mm/vmemmap_dedup.rst): a huge page of S bytes has S / 4096 struct pages of
+  64 bytes, and HVO keeps one of their vmemmap pages.
 """
 
 from __future__ import annotations
@@ -118,6 +119,26 @@ def hvo_expected(huge_page: int) -> int:
     return (vmemmap_pages - 1) * PAGE_SIZE
 
 
+def hvo_model(huge_page: int) -> int | None:
+    """Vmemmap bytes the ``hvo`` strategy frees per huge page; None if it cannot say.
+
+    Asks the installed strategy with a 1 GiB pool on a 2 GiB machine, so that the
+    comparison checks the model, not a second copy of the theory.
+    """
+    from pagelab.allocator import REQUEST_SCHEMA
+    from pagelab.registry import installed_strategies
+
+    registered = installed_strategies().get("hvo")
+    size = {2 << 20: "2M", 1 << 30: "1G"}.get(huge_page)
+    if registered is None or size is None:
+        return None
+    spec = registered.spec
+    machine = Machine(installed_bytes=2 << 30)
+    allocation = spec.factory(spec.params(pool="1G", hugepagesz=size))(machine, pl.DataFrame(schema=REQUEST_SCHEMA))
+    _, full = memmap(machine, PAGE_SIZE)
+    return (full - allocation.memmap_bytes) // ((1 << 30) // huge_page)
+
+
 def measure_memmap() -> Measurement:
     """Measure the memmap and read the HVO lines; compare with base4k and with theory."""
     require_linux("pagelab measure memmap")
@@ -145,12 +166,14 @@ def measure_memmap() -> Measurement:
         notes.append(
             "no 'HugeTLB: ... vmemmap can be freed' line in the kernel log (HVO not built in, or the log rotated)"
         )
+    modelled = {huge_page: hvo_model(huge_page) for huge_page, _ in found}
     for huge_page, freed in found:
-        expected = hvo_expected(huge_page)
+        model = modelled[huge_page]
+        expected = hvo_expected(huge_page) if model is None else model
         rows.append(("hvo", "kernel", huge_page, freed // PAGE_SIZE, freed))
         rows.append(("hvo", "expected", huge_page, expected // PAGE_SIZE, expected))
     if found:
-        notes.append(_hvo_strategy_note())
+        notes.append(_hvo_strategy_note(all(m is not None for m in modelled.values())))
         enabled = _read(Path("/proc/sys/vm/hugetlb_optimize_vmemmap"))
         if enabled is not None:
             state = "on" if enabled == "1" else "off: the boot line gives the potential saving"
@@ -167,15 +190,13 @@ def measure_memmap() -> Measurement:
     return Measurement(frame, metadata, tables, tuple(notes))
 
 
-def _hvo_strategy_note() -> str:
-    """Say where the expected HVO numbers come from, and whether a strategy could give them."""
-    from pagelab.registry import installed_strategies
-
-    if "hvo" in installed_strategies():
-        return "an hvo strategy is installed, but measure memmap does not ask it yet: expected values are theory"
+def _hvo_strategy_note(from_strategy: bool) -> str:
+    """Say where the expected HVO numbers come from."""
+    if from_strategy:
+        return "expected HVO savings come from the hvo strategy (one kept vmemmap page per huge page)"
     return (
-        "no hvo strategy yet: expected = (struct pages x 64 B / 4096 - 1) vmemmap pages per huge page "
-        "(kernel-facts.md section 3), to be checked against the hvo strategy once it exists"
+        "no hvo strategy installed: expected = (struct pages x 64 B / 4096 - 1) vmemmap pages per huge page "
+        "(kernel-facts.md section 3)"
     )
 
 
@@ -187,7 +208,7 @@ def _read(path: Path) -> str | None:
 
 
 def _tables(frame: pl.DataFrame, present: int) -> dict[str, pl.DataFrame]:
-    """Every memmap source against base4k (sparsemem), and the kernel's HVO against theory."""
+    """Every memmap source against base4k (sparsemem), and the kernel's HVO against the hvo strategy."""
     memmap_rows = frame.filter(pl.col("item") == "memmap")
     model = memmap_rows.filter(pl.col("source") == "base4k")["bytes"].item()
     agreement = memmap_rows.select(
