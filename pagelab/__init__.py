@@ -5,7 +5,8 @@ The documented API for plugins and notebooks:
 - :class:`StrategySpec`, :class:`Machine`, :class:`Allocation`, :data:`hookimpl`:
   write a strategy plugin (see ``docs/plugins.md``);
 - expression helpers :func:`round_up`, :func:`ceil_div`, :func:`pagetable_bytes`,
-  :func:`uniform_allocation`, :func:`memmap`, :func:`folio_census`;
+  :func:`uniform_allocation`, :func:`guests_in_carveout`, :func:`memmap`,
+  :func:`folio_census`;
 - boot-time reservations in ``dmem=`` syntax: :func:`parse_dmem`, :func:`carveout_per_node`;
 - :func:`run`: one run from Hydra overrides, returning the results row.
 
@@ -30,6 +31,7 @@ _EXPORTS = {
     "StrategySpec": "pagelab.allocator",
     "ceil_div": "pagelab.allocator",
     "default_section_size": "pagelab.allocator",
+    "guests_in_carveout": "pagelab.allocator",
     "is_mapped": "pagelab.allocator",
     "memmap": "pagelab.allocator",
     "pagetable_bytes": "pagelab.allocator",

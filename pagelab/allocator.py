@@ -138,6 +138,22 @@ def uniform_allocation(requests: pl.DataFrame, granule: int, mapping_size: int) 
     )
 
 
+def guests_in_carveout(requests: pl.DataFrame, machine: Machine, granule: int) -> pl.DataFrame:
+    """Guests in the carve-out pool in ``granule`` pages; everything else in the kernel's 4 KiB pages.
+
+    The shape shared by strategies that set guest memory aside at boot (a DMEMFS carve-out,
+    a HugeTLB pool): each guest is rounded up to whole granules and mapped at that size.
+    """
+    page = machine.mmu_page_size
+    guest = pl.col("kind") == "guest"
+    kernel = uniform_allocation(requests, page, page)
+    in_pool = uniform_allocation(requests, granule, granule)
+    return kernel.with_columns(
+        *(pl.when(guest).then(in_pool[c]).otherwise(pl.col(c)).alias(c) for c in OUTPUT_COLUMNS),
+        pool=pl.when(guest).then(pl.lit("carveout")).otherwise(pl.lit("kernel")),
+    )
+
+
 def default_section_size(page_size: int) -> int:
     """Memory section size of the architecture that runs ``page_size`` base pages.
 

@@ -19,13 +19,10 @@ from pagelab import (
     PagelabError,
     StrategySpec,
     carveout_per_node,
-    ceil_div,
+    guests_in_carveout,
     hookimpl,
     memmap,
-    pagetable_bytes,
     parse_dmem,
-    round_up,
-    uniform_allocation,
 )
 from pagelab.units import GiB, KiB, MiB
 
@@ -65,15 +62,7 @@ class Dmemfs:
         dpages = sum(usable) // self.dpage
         descriptors = sum(_bitmap_bytes(u // self.dpage) + _bitmap_bytes(u // machine.mmu_page_size) for u in usable if u)
         descriptors += 4 * dpages
-        guest = pl.col("kind") == "guest"
-        base = uniform_allocation(requests, machine.mmu_page_size, machine.mmu_page_size)
-        allocated = base.with_columns(
-            allocated_bytes=pl.when(guest).then(round_up(pl.col("bytes"), self.dpage) * pl.col("count")).otherwise(pl.col("allocated_bytes")),
-            objects=pl.when(guest).then(ceil_div(pl.col("bytes"), self.dpage) * pl.col("count")).otherwise(pl.col("objects")),
-            pagetable_bytes=pl.when(guest).then(pagetable_bytes(self.dpage)).otherwise(pl.col("pagetable_bytes")),
-            granule=pl.when(guest).then(pl.lit(self.dpage, pl.Int64)).otherwise(pl.col("granule")),
-            pool=pl.when(guest).then(pl.lit("carveout")).otherwise(pl.lit("kernel")),
-        )
+        allocated = guests_in_carveout(requests, machine, self.dpage)
         return Allocation(
             allocated,
             struct_pages=struct_pages,

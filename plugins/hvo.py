@@ -23,13 +23,10 @@ from pagelab import (
     PagelabError,
     StrategySpec,
     carveout_per_node,
-    ceil_div,
+    guests_in_carveout,
     hookimpl,
     memmap,
-    pagetable_bytes,
     parse_dmem,
-    round_up,
-    uniform_allocation,
 )
 from pagelab.units import GiB, MiB
 
@@ -65,14 +62,7 @@ class Hvo:
         freed = sum(usable) // self.huge * (vmemmap_pages - self.kept) * page
         _, full_memmap = memmap(machine, page)
         memmap_bytes = full_memmap - freed
-        guest = pl.col("kind") == "guest"
-        allocated = uniform_allocation(requests, page, page).with_columns(
-            allocated_bytes=pl.when(guest).then(round_up(pl.col("bytes"), self.huge) * pl.col("count")).otherwise(pl.col("allocated_bytes")),
-            objects=pl.when(guest).then(ceil_div(pl.col("bytes"), self.huge) * pl.col("count")).otherwise(pl.col("objects")),
-            pagetable_bytes=pl.when(guest).then(pagetable_bytes(self.huge)).otherwise(pl.col("pagetable_bytes")),
-            granule=pl.when(guest).then(pl.lit(self.huge, pl.Int64)).otherwise(pl.col("granule")),
-            pool=pl.when(guest).then(pl.lit("carveout")).otherwise(pl.lit("kernel")),
-        )
+        allocated = guests_in_carveout(requests, machine, self.huge)
         return Allocation(
             allocated,
             # Struct pages still backed by memory of their own (tails share the kept pages).
