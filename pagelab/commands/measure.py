@@ -59,6 +59,10 @@ def _add_sample_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_output(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("-o", "--output", type=Path, default=Path(default), help=f"default {default}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab measure``."""
     parser = _Parser(prog=PROG, description="Measure the running kernel and compare it with pagelab's models.")
@@ -72,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sample_options(page)
     page.add_argument("--read-size", default="64K", metavar="SIZE[,SIZE...]", help="read() size(s) (default 64K)")
-    page.add_argument("-o", "--output", type=Path, default=Path("pagecache.parquet"), help="default pagecache.parquet")
+    _add_output(page, "pagecache.parquet")
     tmp = sub.add_parser(
         "tmpfs",
         help="memory taken on private tmpfs mounts (huge=always, within_size, never); needs root",
@@ -81,14 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sample_options(tmp)
     tmp.add_argument("--huge", default="always,within_size,never", help="huge= modes to mount (default all three)")
-    tmp.add_argument("-o", "--output", type=Path, default=Path("tmpfs.parquet"), help="default tmpfs.parquet")
+    _add_output(tmp, "tmpfs.parquet")
     mem = sub.add_parser(
         "memmap",
-        help="memmap from /proc/zoneinfo and the boot log's HVO lines, against base4k and theory",
+        help="memmap from /proc/zoneinfo and the boot log's HVO lines, against base4k and the hvo strategy",
         description="Present pages x 64 B and online memory sections against base4k; HugeTLB vmemmap (HVO) "
-        "lines from the kernel log against the expected values.",
+        "lines from the kernel log against the hvo strategy.",
     )
-    mem.add_argument("-o", "--output", type=Path, default=Path("memmap.parquet"), help="default memmap.parquet")
+    _add_output(mem, "memmap.parquet")
     return parser
 
 
