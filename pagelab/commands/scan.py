@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pagelab.commands.dataset_output import add_output_options, save
 from pagelab.errors import PagelabError
 from pagelab.scan import FilesScan, scan_tar, start_tree_walk
 
@@ -27,32 +28,22 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--tar", type=Path, metavar="FILE", help="list a tarball (plain, gz, xz, bz2, zst) without extracting it"
     )
-    parser.add_argument(
-        "-o", "--output", type=Path, default=Path("files.parquet"), help="output Parquet file (default: files.parquet)"
-    )
-    parser.add_argument("--name", help="dataset name stored in the file (default: the output file's stem)")
+    add_output_options(parser, "files.parquet")
     parser.add_argument("--cross-filesystems", action="store_true", help="descend into other mounted file systems")
     return parser
 
 
 def run(args: argparse.Namespace) -> FilesScan:
-    """Scan as ``args`` says, write the dataset atomically, and return the scan."""
+    """Scan as ``args`` says and return the scan."""
     progress = sys.stderr.isatty()
     if args.tar is not None and args.cross_filesystems:
         raise PagelabError("--cross-filesystems applies to a tree, not to --tar")
     walk = None if args.tar is not None else start_tree_walk(args.path, cross_filesystems=args.cross_filesystems)
-    # Imported here on purpose: pyarrow loads while find walks the tree.
-    from pagelab.atomic import write_dataset
-
-    result = scan_tar(args.tar, progress=progress) if walk is None else walk.finish(progress)
-    write_dataset(result.frame, args.output, result.metadata(args.name or args.output.stem))
-    return result
+    return scan_tar(args.tar, progress=progress) if walk is None else walk.finish(progress)
 
 
 def main(argv: list[str]) -> int:
     """Entry point of ``pagelab scan``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
-    result = run(args)
-    print(result.summary(), file=sys.stderr)
-    print(f"wrote {args.output} ({result.files:,} rows)", file=sys.stderr)
+    save(run(args), args)
     return 0

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from pagelab.atomic import write_dataset
+from pagelab.commands.dataset_output import add_output_options, save
 from pagelab.errors import PagelabError
 from pagelab.procs import ProcsScan, scan_procs
 
@@ -23,31 +22,20 @@ def build_parser() -> argparse.ArgumentParser:
             "process is read; otherwise only the user's own, and the rest are counted as skipped."
         ),
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("mappings.parquet"),
-        help="output Parquet file (default: mappings.parquet)",
-    )
-    parser.add_argument("--name", help="dataset name stored in the file (default: the output file's stem)")
+    add_output_options(parser, "mappings.parquet")
     parser.add_argument("--proc", type=Path, default=Path("/proc"), help=argparse.SUPPRESS)
     return parser
 
 
 def run(args: argparse.Namespace) -> ProcsScan:
-    """Read the mappings, write the dataset atomically, and return the scan."""
+    """Read the mappings and return the scan."""
     if not (args.proc / "self" / "smaps").exists():
         raise PagelabError(f"{args.proc}: no smaps files here (is procfs mounted?)")
-    result = scan_procs(args.proc)
-    write_dataset(result.frame, args.output, result.metadata(args.name or args.output.stem))
-    return result
+    return scan_procs(args.proc)
 
 
 def main(argv: list[str]) -> int:
     """Entry point of ``pagelab scan-procs``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
-    result = run(args)
-    print(result.summary(), file=sys.stderr)
-    print(f"wrote {args.output} ({result.frame.height:,} rows)", file=sys.stderr)
+    save(run(args), args)
     return 0
