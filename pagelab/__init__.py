@@ -2,10 +2,10 @@
 
 The documented API for plugins and notebooks:
 
-- :class:`StrategySpec`, :class:`Machine`, :class:`Allocation`, :data:`hookimpl`:
+- :class:`StrategySpec`, :class:`Machine`, :class:`Allocation`, :class:`Pool`, :data:`hookimpl`:
   write a strategy plugin (see ``docs/plugins.md``);
 - expression helpers :func:`round_up`, :func:`ceil_div`, :func:`pagetable_bytes`,
-  :func:`uniform_allocation`, :func:`guests_in_carveout`, :func:`memmap`,
+  :func:`uniform_allocation`, :func:`guests_in_pool`, :func:`memmap`,
   :func:`folio_census`;
 - boot-time reservations in ``dmem=`` syntax: :func:`parse_dmem`, :func:`carveout_per_node`;
 - :func:`run`: one run from Hydra overrides, returning the results row.
@@ -28,10 +28,11 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 _EXPORTS = {
     "Allocation": "pagelab.allocator",
     "Machine": "pagelab.allocator",
+    "Pool": "pagelab.allocator",
     "StrategySpec": "pagelab.allocator",
     "ceil_div": "pagelab.allocator",
     "default_section_size": "pagelab.allocator",
-    "guests_in_carveout": "pagelab.allocator",
+    "guests_in_pool": "pagelab.allocator",
     "is_mapped": "pagelab.allocator",
     "memmap": "pagelab.allocator",
     "pagetable_bytes": "pagelab.allocator",

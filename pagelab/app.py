@@ -16,24 +16,25 @@ from omegaconf import DictConfig
 
 from pagelab.atomic import atomic_write_parquet
 from pagelab.config import register_configs
-from pagelab.errors import PagelabError, ShortfallError
+from pagelab.errors import EXIT_BAD_INPUT, EXIT_DOES_NOT_FIT, PagelabError
+from pagelab.placement import shortfall_message
 from pagelab.report import print_summary
 from pagelab.simulate import Outcome, simulate
 from pagelab.sweep import RESULTS
 from pagelab.sweep.job import Job
 from pagelab.sweep.resolvers import register_resolvers
 from pagelab.sweep.status import one_line
-from pagelab.units import format_bytes
 
 log = logging.getLogger(__name__)
 register_resolvers()
 
 
-def _shortfall(outcome: Outcome) -> ShortfallError:
-    return ShortfallError(
-        f"the host needs {format_bytes(outcome.shortfall_bytes)} more than the kernel's share; "
-        "give the kernel more memory (a smaller dmem= or dmem=!<more>)"
-    )
+def _exit_unless_fits(row: pl.DataFrame) -> None:
+    """Exit with EXIT_DOES_NOT_FIT, naming each pool on each node that is short, unless the run fits."""
+    if not row["fits"][0]:
+        pools = row.select(pl.col("pools").explode()).unnest("pools")
+        print(f"pagelab: does not fit: {shortfall_message(pools)}", file=sys.stderr)
+        sys.exit(EXIT_DOES_NOT_FIT)
 
 
 def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
@@ -42,8 +43,6 @@ def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     atomic_write_parquet(outcome.row, output_dir / RESULTS)
     if show:
         print_summary(outcome.row)
-    if outcome.carves_out and outcome.shortfall_bytes:
-        raise _shortfall(outcome)
     return outcome
 
 
@@ -65,17 +64,22 @@ def hydra_main(cfg: DictConfig) -> None:
             if in_sweep:
                 log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
             else:
-                print_summary(pl.read_parquet(output_dir / RESULTS))
+                row = pl.read_parquet(output_dir / RESULTS)
+                print_summary(row)
                 print(f"pagelab: {output_dir} already holds this run's results; kept them", file=sys.stderr)
+                _exit_unless_fits(row)
             return
         job.make_room(in_sweep=in_sweep)
-        job.run(lambda: run_job(cfg, output_dir, show=not in_sweep))
+        outcome = job.run(lambda: run_job(cfg, output_dir, show=not in_sweep))
+        # In a sweep a run that does not fit is a result like any other (fits=false).
+        if not in_sweep:
+            _exit_unless_fits(outcome.row)
     except Exception as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (in_sweep or isinstance(error, PagelabError)):
             raise
         if not in_sweep:
             print(f"pagelab: error: {error}", file=sys.stderr)
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
         # Returning (not raising) lets Hydra run the other jobs and end the sweep normally.
         if isinstance(error, PagelabError):
             print(f"pagelab: job {hydra_cfg.job.num} failed: {one_line(error)}", file=sys.stderr)
@@ -86,8 +90,9 @@ def hydra_main(cfg: DictConfig) -> None:
 def run(overrides: list[str] | None = None, *, output: str | Path | None = None) -> pl.DataFrame:
     """Compose a config from ``overrides`` and return the results row (notebook API).
 
-    Nothing is written unless ``output`` names a Parquet file. Raises
-    :class:`~pagelab.errors.PagelabError` on bad input, including a dmemfs shortfall.
+    Nothing is written unless ``output`` names a Parquet file. A run that does not fit
+    the machine returns its row with ``fits`` false (``pools`` says which pool is short).
+    Raises :class:`~pagelab.errors.PagelabError` on bad input.
     """
     register_configs()
     with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
@@ -95,6 +100,4 @@ def run(overrides: list[str] | None = None, *, output: str | Path | None = None)
     outcome = simulate(cfg)
     if output is not None:
         atomic_write_parquet(outcome.row, Path(output))
-    if outcome.carves_out and outcome.shortfall_bytes:
-        raise _shortfall(outcome)
     return outcome.row

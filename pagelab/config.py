@@ -21,7 +21,10 @@ class FilesConfig:
     """Page cache: files drawn from a ``files`` dataset."""
 
     dataset: Optional[str] = None  # catalog name or path; null: no page cache
-    cache: str = "50%"  # a size, a percentage of installed memory, or "all"
+    # RAM the page cache may take (a size or a percentage of installed memory): files are
+    # cached in draw order while the strategy's allocation of the next one still fits.
+    # "all": every file of the dataset, whatever it takes (the footprint view).
+    cache: str = "50%"
 
 
 @dataclass
@@ -42,6 +45,12 @@ class GuestsConfig:
     dataset: Optional[str] = None  # null: no guests
     vmm_fixed: str = "218M"  # per-guest host memory besides page tables (KubeVirt)
     vmm_per_vcpu: str = "8M"
+    # first_fit: each guest on the first node with room, going on past guests that fit
+    # nowhere; best_fit: on the node it leaves with the least room; stop_at_first_misfit.
+    policy: str = "first_fit"
+    # Guests offered: drawn until their memory adds up to this many times the installed
+    # memory, enough to fill every pool (the same sequence for every strategy and policy).
+    candidates: float = 4.0
 
 
 @dataclass
@@ -49,11 +58,13 @@ class WorkloadConfig:
     """A machine and what runs on it. Sizes use the kernel's syntax: 4K, 128M, 16G."""
 
     name: str = MISSING
-    installed: str = MISSING  # a size, or "auto": just large enough for the files
-    nodes: int = 1
+    installed: str = MISSING  # a size, or "auto": just large enough for the files at 4 KiB
+    nodes: int = 1  # installed memory is split evenly over the nodes, unless node_sizes is set
+    node_sizes: Optional[list[str]] = None  # one size per node, for uneven nodes
+    memory_only_nodes: list[int] = field(default_factory=list)  # nodes without CPUs (a CXL expander)
     memory_model: str = "sparsemem_vmemmap"
     section_size: str = "128M"
-    reserve: str = "0"  # per node: host kernel and daemons
+    reserve: str = "0"  # per node with CPUs: host kernel and daemons
     dmem: str = "0"  # the dmem= a provider would boot this machine with (dmemfs default)
     files: FilesConfig = field(default_factory=FilesConfig)
     anon: AnonConfig = field(default_factory=AnonConfig)
@@ -94,6 +105,8 @@ def flatten(prefix: str, node: DictConfig) -> dict[str, Any]:
         if isinstance(value, dict):
             for key in value:
                 walk(f"{path}.{key}", value[key])
+        elif isinstance(value, list):  # one text column, as typed: 160G,160G,128G
+            out[path] = ",".join(str(v) for v in value)
         else:
             out[path] = value
 

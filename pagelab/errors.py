@@ -11,5 +11,6 @@ class PagelabError(Exception):
     """
 
 
-class ShortfallError(PagelabError):
-    """The host's own needs do not fit the memory the kernel kept for itself."""
+# Exit codes of a single run (README, "Exit codes").
+EXIT_BAD_INPUT = 2  # a PagelabError: the input is at fault, nothing was written
+EXIT_DOES_NOT_FIT = 3  # the run's results were written, with fits=false

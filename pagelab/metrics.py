@@ -1,4 +1,10 @@
-"""The results row: one line of metrics per run, with a fixed column order and types."""
+"""The results row: one line of metrics per run, with a fixed column order and types.
+
+Every byte of installed memory is counted once, the same way for every strategy. When a
+run fits, ``metadata + allocated + stranded + free == installed``. Overhead is what the
+strategy costs by its own rules (metadata, internal fragmentation, stranded memory);
+memory left after placement is ``free_bytes``, never overhead.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from pagelab.allocator import Allocation, Machine
-from pagelab.placement import Placement
+from pagelab.allocator import Allocation, Machine, per_node
+from pagelab.placement import POOL_SCHEMA, Placement
 
 # Fixed leading columns; strategy.* and workload.* parameter columns follow, sorted.
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -17,6 +23,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "pagelab_version": pl.String,
     "installed_bytes": pl.Int64,
     "nodes": pl.Int64,
+    "fits": pl.Boolean,
     "struct_pages": pl.Int64,
     "memmap_bytes": pl.Int64,
     "descriptor_bytes": pl.Int64,
@@ -28,10 +35,15 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "stranded_bytes": pl.Int64,
     "overhead_bytes": pl.Int64,
     "overhead_pct": pl.Float64,
+    "free_bytes": pl.Int64,
+    "shortfall_bytes": pl.Int64,
     "objects": pl.Int64,
+    "files_cached": pl.Int64,
+    "file_bytes": pl.Int64,
     "guests": pl.Int64,
     "guest_bytes": pl.Int64,
-    "shortfall_bytes": pl.Int64,
+    # One entry per node and pool (see pagelab.placement.POOL_SCHEMA).
+    "pools": pl.List(pl.Struct(POOL_SCHEMA)),
 }
 
 
@@ -44,22 +56,29 @@ def results_row(
     machine: Machine,
     allocation: Allocation,
     placement: Placement,
+    has_files: bool,
     has_guests: bool,
     params: dict[str, Any],
 ) -> pl.DataFrame:
-    """Sum the placed requests and machine-level costs into one results row."""
+    """Sum the placed requests and every pool into one results row."""
     placed = placement.requests
+    file = pl.col("kind") == "file"
     totals = placed.select(
         requested=(pl.col("bytes") * pl.col("count")).sum(),
         allocated=pl.col("allocated_bytes").sum(),
         objects=pl.col("objects").sum(),
         pagetables=pl.col("pagetable_bytes").sum(),
+        file_bytes=(pl.col("bytes") * pl.col("count")).filter(file).sum(),
         guest_bytes=pl.col("bytes").filter(pl.col("kind") == "guest").sum(),
     ).row(0, named=True)
-    metadata = allocation.memmap_bytes + allocation.descriptor_bytes + totals["pagetables"]
+    pools = placement.pools.select(
+        stranded=pl.col("stranded_bytes").sum(), free=pl.col("free_bytes").sum(), short=pl.col("shortfall_bytes").sum()
+    ).row(0, named=True)
+    memmap = sum(per_node(allocation.memmap_bytes, machine))
+    descriptors = sum(per_node(allocation.descriptor_bytes, machine))
+    metadata = memmap + descriptors + totals["pagetables"]
     internal = totals["allocated"] - totals["requested"]
-    stranded = allocation.stranded_bytes + placement.unused_carveout_bytes
-    overhead = metadata + internal + stranded
+    overhead = metadata + internal + pools["stranded"]
     row: dict[str, Any] = {
         "strategy": strategy,
         "workload": workload,
@@ -67,21 +86,26 @@ def results_row(
         "pagelab_version": version,
         "installed_bytes": machine.installed_bytes,
         "nodes": machine.nodes,
+        "fits": placement.fits,
         "struct_pages": allocation.struct_pages,
-        "memmap_bytes": allocation.memmap_bytes,
-        "descriptor_bytes": allocation.descriptor_bytes,
+        "memmap_bytes": memmap,
+        "descriptor_bytes": descriptors,
         "pagetable_bytes": totals["pagetables"],
         "metadata_bytes": metadata,
         "requested_bytes": totals["requested"],
         "allocated_bytes": totals["allocated"],
         "internal_frag_bytes": internal,
-        "stranded_bytes": stranded,
+        "stranded_bytes": pools["stranded"],
         "overhead_bytes": overhead,
         "overhead_pct": 100.0 * overhead / machine.installed_bytes,
+        "free_bytes": pools["free"],
+        "shortfall_bytes": pools["short"],
         "objects": totals["objects"],
+        "files_cached": placement.files_cached if has_files else None,
+        "file_bytes": totals["file_bytes"] if has_files else None,
         "guests": placement.guests if has_guests else None,
         "guest_bytes": totals["guest_bytes"] if has_guests else None,
-        "shortfall_bytes": placement.shortfall_bytes,
+        "pools": placement.pools.to_dicts(),
     }
     fixed = pl.DataFrame([row], schema=RESULT_SCHEMA)
     extra = {key: params[key] for key in sorted(params)}

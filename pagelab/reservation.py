@@ -57,13 +57,14 @@ def parse_dmem(text: str, section_size: int = 128 * MiB) -> DmemParam:
 
 def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
     """Bytes the reservation takes on each node (from the top of the node)."""
-    node = machine.node_bytes
+    starts = [sum(machine.node_bytes[:n]) for n in range(machine.nodes)]
     if param.base is not None:
-        first = param.base // node
-        if param.base + param.size > machine.installed_bytes or (param.base + param.size - 1) // node != first:
+        end = param.base + param.size
+        inside = [n for n, (start, size) in enumerate(zip(starts, machine.node_bytes)) if start <= param.base and end <= start + size]
+        if not inside:
             raise PagelabError(f"dmem={param.size:#x}@{param.base:#x}: range is not inside one node's memory")
-        return [param.size if n == first else 0 for n in range(machine.nodes)]
+        return [param.size if n == inside[0] else 0 for n in range(machine.nodes)]
     if param.resv_kernel:
-        aligned = -(-node // param.align) * param.align
-        return [max(aligned - param.size, 0) if param.size < node else 0] * machine.nodes
-    return [min(param.size, node)] * machine.nodes
+        return [max(-(-node // param.align) * param.align - param.size, 0) if param.size < node else 0
+                for node in machine.node_bytes]
+    return [min(param.size, node) for node in machine.node_bytes]

@@ -4,7 +4,7 @@ One struct page per cluster. Page cache and anonymous memory are allocated in wh
 clusters, while page-table entries stay at 4 KiB (the MMU page). pgcl measured that
 only about 3/8 of the PTEs in an 8-page cluster were filled from one VMA
 (wli, "pgcl-2.5.70-bk15-1", 2003-06-10): anonymous clusters are partly empty, and
-that unused part of each cluster is reported as stranded memory.
+that unused part of each cluster is stranded: it takes memory but holds nothing.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ class Clustering:
         allocated = uniform_allocation(requests, cluster, mmu)
         # Clusters an anon request really occupies when each holds only anon_fill of its PTEs.
         filled = (ceil_div(pl.col("bytes"), mmu) / (self.params.anon_fill * (1 << self.params.order))).ceil()
-        spare = ((filled.cast(pl.Int64) - ceil_div(pl.col("bytes"), cluster)) * cluster * pl.col("count")).clip(0)
-        stranded = allocated.select(spare.filter(pl.col("kind") == "anon").sum()).item()
-        return Allocation(allocated, pages, memmap_bytes, stranded_bytes=int(stranded or 0))
+        spare = ((filled.cast(pl.Int64) - ceil_div(pl.col("bytes"), cluster)) * cluster).clip(0) * pl.col("count")
+        stranded = pl.when(pl.col("kind") == "anon").then(spare).otherwise(0).cast(pl.Int64)
+        return Allocation(allocated.with_columns(stranded_bytes=stranded), pages, memmap_bytes)
 
 
 @hookimpl

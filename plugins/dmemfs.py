@@ -18,8 +18,9 @@ from pagelab import (
     Machine,
     PagelabError,
     StrategySpec,
+    Pool,
     carveout_per_node,
-    guests_in_carveout,
+    guests_in_pool,
     hookimpl,
     memmap,
     parse_dmem,
@@ -27,6 +28,9 @@ from pagelab import (
 from pagelab.units import GiB, KiB, MiB
 
 DPAGE_SIZES = {"4K": 4 * KiB, "2M": 2 * MiB, "1G": GiB}
+POOL = "dmem"
+
+
 @dataclass
 class DmemfsParams:
     """``dmem``: the boot parameter (default: the workload's pick); ``dpage_size``: 4K, 2M or 1G."""
@@ -41,7 +45,7 @@ def _bitmap_bytes(bits: int) -> int:
 
 
 class Dmemfs:
-    """Guests live in the carve-out; everything else in the kernel's share."""
+    """Guests live in the carve-out (pool ``dmem``); everything else in the kernel's share."""
 
     def __init__(self, params: DmemfsParams) -> None:
         if params.dpage_size not in DPAGE_SIZES:
@@ -55,21 +59,21 @@ class Dmemfs:
     def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
         param = parse_dmem(self.dmem_text, machine.section_size)
         carve = carveout_per_node(param, machine)
-        kernel = [machine.node_bytes - c for c in carve]
+        kernel = [node - c for node, c in zip(machine.node_bytes, carve, strict=True)]
         struct_pages, memmap_bytes = memmap(machine, machine.mmu_page_size, kernel_bytes_per_node=kernel)
         # The region ends at the top of its node; an unaligned head is wasted.
         usable = [(c // self.dpage) * self.dpage for c in carve]
-        dpages = sum(usable) // self.dpage
-        descriptors = sum(_bitmap_bytes(u // self.dpage) + _bitmap_bytes(u // machine.mmu_page_size) for u in usable if u)
-        descriptors += 4 * dpages
-        allocated = guests_in_carveout(requests, machine, self.dpage)
+        descriptors = [
+            _bitmap_bytes(u // self.dpage) + _bitmap_bytes(u // machine.mmu_page_size) + 4 * (u // self.dpage)
+            if u else 0
+            for u in usable
+        ]
         return Allocation(
-            allocated,
+            guests_in_pool(requests, machine, self.dpage, POOL),
             struct_pages=struct_pages,
             memmap_bytes=memmap_bytes,
             descriptor_bytes=descriptors,
-            stranded_bytes=sum(carve) - sum(usable),
-            carveout_bytes=tuple(usable),
+            pools={POOL: Pool(tuple(carve), tuple(c - u for c, u in zip(carve, usable, strict=True)))},
         )
 
 

@@ -8,7 +8,8 @@ page's 512 struct pages fill 8 vmemmap pages, a 1 GiB page's 262,144 fill 4096
 (Documentation/mm/vmemmap_dedup.rst). One page is kept since about 5.18, two in 5.14 for
 2 MiB pages. The boot log of our machine agrees: "28 KiB vmemmap can be freed for a 2.00
 MiB page", "16380 KiB vmemmap can be freed for a 1.00 GiB page". Guest memory is backed by
-huge pages (rounded up, mapped at the huge page size); everything else uses 4 KiB pages.
+huge pages (pool ``hugetlb``; rounded up, mapped at the huge page size); everything else uses
+4 KiB pages.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pagelab import (
     Machine,
     PagelabError,
     StrategySpec,
+    Pool,
     carveout_per_node,
-    guests_in_carveout,
+    guests_in_pool,
     hookimpl,
     memmap,
     parse_dmem,
@@ -31,6 +33,7 @@ from pagelab import (
 from pagelab.units import GiB, MiB
 
 HUGE_PAGE_SIZES = {"2M": 2 * MiB, "1G": GiB}
+POOL = "hugetlb"
 
 
 @dataclass
@@ -58,18 +61,16 @@ class Hvo:
         if not 1 <= self.kept <= vmemmap_pages:
             raise PagelabError(f"strategy.vmemmap_kept: must be within 1..{vmemmap_pages}, got {self.kept}")
         reserved = carveout_per_node(parse_dmem(self.pool, machine.section_size), machine)
-        usable = [r // self.huge * self.huge for r in reserved]  # whole huge pages only
-        freed = sum(usable) // self.huge * (vmemmap_pages - self.kept) * page
+        # hugepages= reserves whole huge pages; what is left of the share stays with the kernel.
+        pool = [r // self.huge * self.huge for r in reserved]
         _, full_memmap = memmap(machine, page)
-        memmap_bytes = full_memmap - freed
-        allocated = guests_in_carveout(requests, machine, self.huge)
+        memmap_bytes = [m - p // self.huge * (vmemmap_pages - self.kept) * page for m, p in zip(full_memmap, pool, strict=True)]
         return Allocation(
-            allocated,
+            guests_in_pool(requests, machine, self.huge, POOL),
             # Struct pages still backed by memory of their own (tails share the kept pages).
-            struct_pages=memmap_bytes // machine.struct_page_size,
-            memmap_bytes=memmap_bytes,
-            stranded_bytes=sum(reserved) - sum(usable),
-            carveout_bytes=tuple(usable),
+            struct_pages=sum(memmap_bytes) // machine.struct_page_size,
+            memmap_bytes=tuple(memmap_bytes),
+            pools={POOL: Pool(tuple(pool))},
         )
 
 

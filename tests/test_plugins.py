@@ -78,11 +78,11 @@ def test_a_hook_with_a_typo_is_rejected():
 def test_a_third_party_strategy_runs_end_to_end():
     manager = make_plugin_manager([Page8kPlugin()])
     spec = collect_strategies(manager)["page8k"].spec
-    machine = Machine(16 << 30)
+    machine = Machine.even(16 << 30)
     requests = pl.DataFrame({"kind": ["file"], "bytes": [100], "count": [3], "node": [0]})
     allocation = spec.factory(spec.params())(machine, requests)
     assert allocation.requests["allocated_bytes"].to_list() == [3 * 8192]
-    assert allocation.memmap_bytes == (16 << 30) // 8192 * 64
+    assert allocation.memmap_bytes == ((16 << 30) // 8192 * 64,)
 
 
 def test_a_typo_in_a_strategy_parameter_fails_at_compose_time():

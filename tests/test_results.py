@@ -55,12 +55,18 @@ def test_bad_parameter_is_one_line_nonzero_and_writes_nothing(tmp_path):
     assert not (tmp_path / "results.parquet").exists()
 
 
-def test_shortfall_is_in_the_results_and_exits_nonzero(tmp_path):
+def test_a_run_that_does_not_fit_writes_its_row_and_exits_3_naming_the_pool(tmp_path):
+    # Keeping 1 GiB per node for the kernel cannot hold the 2 GiB host reserve of each node.
     result = pagelab_cli("strategy=dmemfs", "workload=hosting", "strategy.dmem='!1G'", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "more than the kernel's share" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 3
+    assert "fits the machine │ no" in " ".join(result.stdout.split())  # the summary is printed too
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("pagelab: does not fit: node 0 pool kernel lacks ") and "node 1 pool kernel lacks" in line
     row = pl.read_parquet(tmp_path / "results.parquet")
-    assert row["shortfall_bytes"][0] > 0
+    assert not row["fits"][0] and row["shortfall_bytes"][0] > 0
+    # Run again into the same folder: the kept results still say so.
+    again = pagelab_cli("strategy=dmemfs", "workload=hosting", "strategy.dmem='!1G'", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    assert again.returncode == 3 and "does not fit" in again.stderr
 
 
 def test_full_error_shows_the_traceback(tmp_path):

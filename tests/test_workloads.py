@@ -1,4 +1,4 @@
-"""Workloads: every strategy sees the same files and guests; budgets and packing hold."""
+"""Workloads: every strategy is offered the same files and guests; budgets and packing hold."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import polars as pl
 import pytest
 from hydra import compose, initialize_config_module
 
-from pagelab.config import register_configs, strategy_params
-from pagelab.placement import _first_fit, capacity, place
-from pagelab.registry import installed_strategies
-from pagelab.units import GiB
+from pagelab.config import register_configs
+from pagelab.placement import _pack
+from pagelab.simulate import simulate
+from pagelab.units import GiB, MiB
 from pagelab.workloads import build_workload
 
-STRATEGIES = ("base4k", "page16k", "page64k", "clustering", "folio", "dmemfs")
+STRATEGIES = ("base4k", "page16k", "page64k", "clustering", "folio")
 
 
 def workload_config(*overrides: str):
@@ -22,17 +22,24 @@ def workload_config(*overrides: str):
         return compose(config_name="config", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("workload", ["laptop", "pagecache"])
-def test_every_strategy_caches_the_same_files(run, workload):
-    requested = {run(f"strategy={s}", f"workload={workload}")["requested_bytes"] for s in STRATEGIES if s != "dmemfs"}
+def test_with_room_for_all_every_strategy_caches_the_same_files(run):
+    big = ("workload=pagecache", "workload.installed=64T")
+    requested = {run(f"strategy={s}", *big)["requested_bytes"] for s in STRATEGIES}
     assert len(requested) == 1
 
 
-def test_laptop_page_cache_fills_half_the_ram():
-    cfg = workload_config("workload=laptop")
-    files = build_workload(cfg.workload, seed=0).requests.filter(kind="file")
-    cached = int((files["bytes"] * files["count"]).sum())
-    assert 8 * GiB - 2**31 < cached <= 8 * GiB
+def test_page_cache_is_the_longest_prefix_of_the_draw_that_fits_its_ram_budget():
+    cfg = workload_config("strategy=page16k", "workload=laptop")
+    outcome = simulate(cfg)
+    budget = 8 * GiB  # laptop: cache=50% of 16 GiB
+    workload = build_workload(cfg.workload, cfg.seed)
+    placed = outcome.placement.requests.filter(kind="file")
+    cached = int(placed["allocated_bytes"].sum())
+    assert cached <= budget
+    # The first file left out would have crossed the budget: 16 KiB pages round it up.
+    first_left_out = workload.cache.order[int(placed["count"].sum())]
+    size = int(workload.requests["bytes"][int(first_left_out)])
+    assert cached + -(-size // (16 * 1024)) * 16 * 1024 > budget
 
 
 def test_seed_changes_the_draw_but_not_its_repeat(run):
@@ -40,37 +47,44 @@ def test_seed_changes_the_draw_but_not_its_repeat(run):
     assert a == b != c
 
 
-def test_guest_sequence_is_shared_and_packing_never_overfills_a_node():
-
+def test_every_strategy_is_offered_the_same_guests_and_no_guest_spans_nodes():
     sequences = set()
-    for name in ("base4k", "dmemfs"):
+    for name in ("base4k", "dmemfs", "hvo"):
         cfg = workload_config(f"strategy={name}", "workload=hosting")
-        workload = build_workload(cfg.workload, cfg.seed)
-        guests = workload.requests.filter(kind="guest")
-        sequences.add(tuple(guests["bytes"].to_list()))
-        allocation = installed_strategies()[name].spec.factory(strategy_params(cfg))(workload.machine, workload.requests)
-        placed = place(workload.machine, allocation)
-        free = capacity(workload.machine, allocation)
-        assert placed.guests > 10
-        for node in range(workload.machine.nodes):
-            mine = placed.requests.filter(node=node)
-            kernel = int(mine.filter(pool="kernel")["allocated_bytes"].sum() + mine["pagetable_bytes"].sum())
-            carve = int(mine.filter(pool="carveout")["allocated_bytes"].sum())
-            assert kernel <= free[node, 0] and carve <= free[node, 1]
-        # A guest never spans nodes: its memory and its VMM overhead share one.
-        nodes_per_guest = placed.requests.drop_nulls("guest").group_by("guest").agg(pl.col("node").n_unique())
-        assert nodes_per_guest.height == placed.guests and (nodes_per_guest["node"] == 1).all()
+        sequences.add(tuple(build_workload(cfg.workload, cfg.seed).requests.filter(kind="guest")["bytes"].to_list()))
+        placement = simulate(cfg).placement
+        assert placement.guests > 10 and placement.fits
+        assert (placement.pools["free_bytes"] >= 0).all()
+        # A guest's memory and its VMM overhead share one node.
+        nodes_per_guest = placement.requests.drop_nulls("guest").group_by("guest").agg(pl.col("node").n_unique())
+        assert nodes_per_guest.height == placement.guests and (nodes_per_guest["node"] == 1).all()
     assert len(sequences) == 1
 
 
-def test_pagecache_machine_is_just_large_enough(run):
+def test_pagecache_machine_is_just_large_enough_for_base4k_and_its_memmap(run):
     row = run("strategy=base4k", "workload=pagecache")
-    assert row["installed_bytes"] % (128 << 20) == 0
-    assert row["allocated_bytes"] <= row["installed_bytes"] < row["allocated_bytes"] + (128 << 20)
-    assert row["guests"] is None
+    used = row["allocated_bytes"] + row["memmap_bytes"]
+    assert row["fits"] and row["shortfall_bytes"] == 0
+    assert row["installed_bytes"] % (128 * MiB) == 0
+    assert used <= row["installed_bytes"] < used + 128 * MiB
+    assert row["guests"] is None and row["files_cached"] > 0
 
 
-def test_first_fit_stops_at_the_first_guest_that_fits_nowhere():
+def test_first_fit_goes_on_past_a_guest_that_fits_nowhere():
     free = np.array([[10, 0], [5, 0]])
-    # 6 → node 0, 5 → node 1, 3 → node 0, 9 fits nowhere: stop (even though 1 would fit).
-    assert _first_fit(free, np.array([[6, 0], [5, 0], [3, 0], [9, 0], [1, 0]])) == [0, 1, 0]
+    # 6 → node 0, 5 → node 1, 3 → node 0, 9 fits nowhere, 1 → node 0.
+    needs = np.array([[6, 0], [5, 0], [3, 0], [9, 0], [1, 0]])
+    assert _pack(needs, free.copy(), "first_fit").tolist() == [0, 1, 0, -1, 0]
+    assert _pack(needs, free.copy(), "stop_at_first_misfit").tolist() == [0, 1, 0, -1, -1]
+
+
+def test_best_fit_picks_the_node_it_leaves_with_the_least_room():
+    free = np.array([[10, 0], [5, 0]])
+    # 4 → node 1 (leaves 1, not 6), 5 → node 0, 5 → node 0, 1 → node 1.
+    needs = np.array([[4, 0], [5, 0], [5, 0], [1, 0]])
+    assert _pack(needs, free, "best_fit").tolist() == [1, 0, 0, 1]
+
+
+def test_a_guest_needs_room_in_every_pool_it_uses():
+    free = np.array([[1, 10], [3, 10]])  # kernel, carve-out
+    assert _pack(np.array([[2, 8], [2, 8]]), free, "first_fit").tolist() == [1, -1]

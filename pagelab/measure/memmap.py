@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pagelab.allocator import Machine, memmap
+from pagelab.allocator import Machine, memmap, per_node
 from pagelab.errors import PagelabError
 from pagelab.measure.kernel import PAGE_SIZE
 from pagelab.measure.output import Measurement, finish, provenance
@@ -133,10 +133,10 @@ def hvo_model(huge_page: int) -> int | None:
     if registered is None or size is None:
         return None
     spec = registered.spec
-    machine = Machine(installed_bytes=2 << 30)
+    machine = Machine.even(2 << 30)
     allocation = spec.factory(spec.params(pool="1G", hugepagesz=size))(machine, pl.DataFrame(schema=REQUEST_SCHEMA))
     _, full = memmap(machine, PAGE_SIZE)
-    return (full - allocation.memmap_bytes) // ((1 << 30) // huge_page)
+    return (sum(full) - sum(per_node(allocation.memmap_bytes, machine))) // ((1 << 30) // huge_page)
 
 
 def measure_memmap() -> Measurement:
@@ -144,16 +144,16 @@ def measure_memmap() -> Measurement:
     require_linux("pagelab measure memmap")
     nodes = present_pages()
     present = sum(nodes.values())
-    per_node = [nodes[n] * PAGE_SIZE for n in sorted(nodes)]
-    machine = Machine(installed_bytes=sum(per_node), nodes=len(per_node))
+    node_bytes = [nodes[n] * PAGE_SIZE for n in sorted(nodes)]
+    machine = Machine(tuple(node_bytes))
     rows = [("memmap", "zoneinfo_present", PAGE_SIZE, present, present * STRUCT_PAGE)]
     sections = online_sections()
     if sections is not None:
         pages = sections * (SECTION_SIZE // PAGE_SIZE)
         rows.append(("memmap", "memory_sections", PAGE_SIZE, pages, pages * STRUCT_PAGE))
     for source, model in (("base4k", "sparsemem_vmemmap"), ("base4k_flatmem", "flatmem")):
-        pages, memmap_bytes = memmap(machine, PAGE_SIZE, kernel_bytes_per_node=per_node, memory_model=model)
-        rows.append(("memmap", source, PAGE_SIZE, pages, memmap_bytes))
+        pages, memmap_bytes = memmap(machine, PAGE_SIZE, memory_model=model)
+        rows.append(("memmap", source, PAGE_SIZE, pages, sum(memmap_bytes)))
 
     notes = []
     log = boot_log()

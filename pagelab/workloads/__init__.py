@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from omegaconf import DictConfig
 
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
+from pagelab.placement import CacheDraw
 from pagelab.units import parse_size, round_up
 from pagelab.workloads.anon import sampled_mappings
-from pagelab.workloads.files import cached_files
+from pagelab.workloads.files import cache_budget, file_candidates, every_file
 from pagelab.workloads.guests import guest_candidates
 
 # Requests carry the guest they belong to (null for the host's own memory).
 WORKLOAD_SCHEMA = {**REQUEST_SCHEMA, "guest": pl.Int64}
+MMU_PAGE = 4096
 
 
 @dataclass(frozen=True)
 class Workload:
-    """The machine and its requests; guest rows are candidates until packed."""
+    """The machine and its requests; guest rows are candidates until packed.
+
+    ``cache`` holds the page cache's draw order and RAM budget (None: every file is a
+    host need, ``cache=all``); ``policy`` is how guests are packed.
+    """
 
     name: str
     machine: Machine
     requests: pl.DataFrame
+    cache: CacheDraw | None = None
+    policy: str = "first_fit"
 
 
 def _share(text: str, installed: int, what: str) -> int:
@@ -38,47 +47,51 @@ def _share(text: str, installed: int, what: str) -> int:
     return parse_size(text, what)
 
 
-def _rows(kind: str, sizes: pl.Series, counts: pl.Series, nodes: pl.Series, guest: pl.Series | None = None) -> pl.DataFrame:
+def _rows(kind: str, sizes: pl.Series | list[int], counts: pl.Series | list[int], nodes: pl.Series | list[int],
+          guest: pl.Series | None = None) -> pl.DataFrame:
+    sizes = pl.Series(sizes, dtype=pl.Int64)
     return pl.DataFrame(
         {
             "kind": pl.repeat(kind, len(sizes), eager=True),
             "bytes": sizes,
-            "count": counts,
-            "node": nodes,
+            "count": pl.Series(counts, dtype=pl.Int64),
+            "node": pl.Series(nodes, dtype=pl.Int64),
             "guest": guest if guest is not None else pl.repeat(None, len(sizes), dtype=pl.Int64, eager=True),
         }
     ).cast(WORKLOAD_SCHEMA)
 
 
+def _round_robin(n: int, machine: Machine) -> pl.Series:
+    """Nodes with CPUs in turn, for ``n`` items: where processes and their page cache live."""
+    cpus = np.array(machine.cpu_node_ids, dtype=np.int64)
+    return pl.Series(cpus[np.arange(n) % len(cpus)])
+
+
 def _anon(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
-    """Anonymous memory: mappings drawn from ``cfg.dataset``, or each node's share in
+    """Anonymous memory: mappings drawn from ``cfg.dataset``, or each CPU node's share in
     mappings of ``mapping_size``."""
     total = _share(cfg.total, machine.installed_bytes, "workload.anon.total")
     if cfg.dataset is not None:
         mappings = sampled_mappings(cfg.dataset, total, seed)
-        nodes = (pl.int_range(mappings.height, eager=True) % machine.nodes).cast(pl.Int64)
-        return _rows("anon", mappings["size"], mappings["count"], nodes)
+        return _rows("anon", mappings["size"], mappings["count"], _round_robin(mappings.height, machine))
     mapping = parse_size(cfg.mapping_size, "workload.anon.mapping_size")
     if total == 0:
-        return _rows("anon", pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64))
+        return _rows("anon", [], [], [])
     if mapping == 0:
         raise PagelabError("workload.anon.mapping_size: must be larger than 0")
-    per_node = total // machine.nodes
-    full, rest = divmod(per_node, mapping)
-    sizes = [mapping, rest] if rest else [mapping]
-    counts = [full, 1] if rest else [full]
-    nodes = range(machine.nodes)
+    cpus = machine.cpu_node_ids
+    full, rest = divmod(total // len(cpus), mapping)
+    sizes, counts = ([mapping, rest], [full, 1]) if rest else ([mapping], [full])
     return _rows(
-        "anon",
-        pl.Series(sizes * machine.nodes),
-        pl.Series(counts * machine.nodes),
-        pl.Series([n for n in nodes for _ in sizes]),
+        "anon", sizes * len(cpus), counts * len(cpus), [n for n in cpus for _ in sizes]
     ).filter(pl.col("count") > 0)
 
 
 def _guests(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
     """Two rows per candidate guest: its memory, and its VMM overhead on the host."""
-    guests = guest_candidates(cfg.dataset, machine.installed_bytes, seed)
+    if cfg.candidates <= 0:
+        raise PagelabError(f"workload.guests.candidates: must be larger than 0, got {cfg.candidates}")
+    guests = guest_candidates(cfg.dataset, int(machine.installed_bytes * cfg.candidates), seed)
     overhead = parse_size(cfg.vmm_fixed, "workload.guests.vmm_fixed") + guests["vcpus"] * parse_size(
         cfg.vmm_per_vcpu, "workload.guests.vmm_per_vcpu"
     )
@@ -92,38 +105,83 @@ def _guests(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
     ).sort("guest", maintain_order=True)
 
 
+def _node_sizes(cfg: DictConfig, installed: int | None) -> tuple[int, ...] | None:
+    """Each node's memory: ``node_sizes`` (checked against ``installed`` and ``nodes``), or an even split."""
+    if cfg.nodes < 1:
+        raise PagelabError(f"workload.nodes: must be at least 1, got {cfg.nodes}")
+    if not cfg.node_sizes:
+        return None if installed is None else Machine.even(installed, cfg.nodes).node_bytes
+    sizes = tuple(parse_size(s, f"workload.node_sizes[{i}]") for i, s in enumerate(cfg.node_sizes))
+    if len(sizes) != cfg.nodes:
+        raise PagelabError(f"workload.node_sizes: {len(sizes)} sizes for workload.nodes={cfg.nodes}")
+    if installed is not None and sum(sizes) != installed:
+        raise PagelabError(
+            f"workload.node_sizes: they add up to {sum(sizes)} bytes, but workload.installed={cfg.installed}"
+        )
+    return sizes
+
+
+def _auto_nodes(cfg: DictConfig, files: pl.DataFrame, section: int, reserve: int) -> tuple[int, ...]:
+    """``installed=auto``: each node just large enough, in whole sections, for its files at
+    4 KiB, its reserve and base4k's memmap (1/64 of the node: 64 bytes per 4 KiB page)."""
+    if str(cfg.anon.total).strip() not in ("0", "0%") or cfg.guests.dataset is not None or cfg.node_sizes or cfg.memory_only_nodes:
+        raise PagelabError("workload.installed=auto sizes a machine for its page cache alone: "
+                           "it needs anon.total=0, no guests, no node_sizes and no memory_only_nodes")
+    if str(cfg.files.cache).strip() != "all":
+        raise PagelabError("workload.installed=auto needs workload.files.cache=all")
+    need = files.with_columns(node=_round_robin(files.height, Machine.even(1, cfg.nodes))).group_by("node").agg(
+        (-(-pl.col("size") // MMU_PAGE) * MMU_PAGE * pl.col("count")).sum()
+    )
+    worst = max(int(need["size"].max() or 0), 1) + reserve
+    return Machine.even(round_up(-(-worst * 64 // 63), section) * cfg.nodes, cfg.nodes).node_bytes
+
+
 def build_workload(cfg: DictConfig, seed: int) -> Workload:
     """Build the machine and request table that the workload config describes."""
     if cfg.memory_model not in MEMORY_MODELS:
         raise PagelabError(f"workload.memory_model: unknown {cfg.memory_model!r}; choose one of {', '.join(MEMORY_MODELS)}")
-    if cfg.nodes < 1:
-        raise PagelabError(f"workload.nodes: must be at least 1, got {cfg.nodes}")
     section = parse_size(cfg.section_size, "workload.section_size")
+    reserve = parse_size(cfg.reserve, "workload.reserve")
     auto = str(cfg.installed) == "auto"
-    installed = None if auto else parse_size(cfg.installed, "workload.installed")
-    files = None
-    if cfg.files.dataset is not None:
-        files = cached_files(cfg.files.dataset, cfg.files.cache, installed, seed)
+    sizes = _node_sizes(cfg, None if auto else parse_size(cfg.installed, "workload.installed"))
     if auto:
-        if files is None:
+        if cfg.files.dataset is None:
             raise PagelabError("workload.installed=auto needs workload.files.dataset")
-        # Just large enough for the files at 4 KiB, in whole sections on every node.
-        need = int((-(-files["size"] // 4096) * 4096 * files["count"]).sum())
-        installed = round_up(max(need, 1), section * cfg.nodes)
-    if installed <= 0:
+        sizes = _auto_nodes(cfg, every_file(cfg.files.dataset, seed), section, reserve)
+    if sum(sizes) <= 0 or min(sizes) < 0:
         raise PagelabError("workload.installed: must be larger than 0")
-    machine = Machine(installed, cfg.nodes, memory_model=cfg.memory_model, section_size=section)
+    memory_only = set(cfg.memory_only_nodes)
+    if not memory_only <= set(range(len(sizes))) or len(memory_only) == len(sizes):
+        raise PagelabError(f"workload.memory_only_nodes: {sorted(memory_only)} must name some, not all, "
+                           f"of the nodes 0..{len(sizes) - 1}")
+    machine = Machine(sizes, tuple(n not in memory_only for n in range(len(sizes))),
+                      memory_model=cfg.memory_model, section_size=section)
 
     parts = []
-    reserve = parse_size(cfg.reserve, "workload.reserve")
     if reserve:
-        nodes = pl.Series(range(cfg.nodes), dtype=pl.Int64)
-        parts.append(_rows("host", pl.repeat(reserve, cfg.nodes, eager=True), pl.repeat(1, cfg.nodes, eager=True), nodes))
-    if files is not None:
-        nodes = (pl.int_range(files.height, eager=True) % cfg.nodes).cast(pl.Int64)
-        parts.append(_rows("file", files["size"], files["count"], nodes))
+        cpus = machine.cpu_node_ids
+        parts.append(_rows("host", [reserve] * len(cpus), [1] * len(cpus), list(cpus)))
+    cache = None
+    if cfg.files.dataset is not None:
+        budget = cache_budget(cfg.files.cache, machine.installed_bytes)
+        if budget is None:
+            files = every_file(cfg.files.dataset, seed)
+            parts.append(_rows("file", files["size"], files["count"], _round_robin(files.height, machine)))
+        else:
+            drawn = file_candidates(cfg.files.dataset, budget, seed)
+            rows, order = _file_rows(drawn, machine, offset=sum(p.height for p in parts))
+            parts.append(rows)
+            cache = CacheDraw(order, budget)
     parts.append(_anon(cfg.anon, machine, seed))
     if cfg.guests.dataset is not None:
         parts.append(_guests(cfg.guests, machine, seed))
-    requests = pl.concat(parts) if parts else _rows("anon", pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64))
-    return Workload(cfg.name, machine, requests)
+    return Workload(cfg.name, machine, pl.concat(parts), cache, cfg.guests.policy)
+
+
+def _file_rows(sizes: np.ndarray, machine: Machine, offset: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Drawn files as unique (size, node) request rows, and each draw's row (plus ``offset``)."""
+    draws = pl.DataFrame({"bytes": sizes, "node": _round_robin(len(sizes), machine)})
+    unique = draws.group_by("bytes", "node").len("count").sort("node", "bytes").with_row_index("row")
+    order = draws.join(unique, on=["bytes", "node"], how="left", maintain_order="left")["row"]
+    rows = _rows("file", unique["bytes"], unique["count"], unique["node"])
+    return rows, order.cast(pl.Int64).to_numpy() + offset

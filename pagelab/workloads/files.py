@@ -1,4 +1,4 @@
-"""Page-cache requests: files drawn from a files dataset up to a budget, or all of them."""
+"""Page-cache requests: files drawn from a files dataset to fill a RAM budget, or all of them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pagelab.workloads.draw import draw_until
 
 
 def cache_budget(cache: str, installed: int) -> int | None:
-    """Bytes of files to cache: a size, a percentage of ``installed``, or None for "all"."""
+    """RAM the page cache may take: a size, a percentage of ``installed``, or None for "all"."""
     text = str(cache).strip()
     if text == "all":
         return None
@@ -27,23 +27,20 @@ def cache_budget(cache: str, installed: int) -> int | None:
     return parse_size(text, "workload.files.cache")
 
 
-def cached_files(dataset_ref: str, cache: str, installed: int | None, seed: int) -> pl.DataFrame:
-    """The cached files as unique (size, count) rows.
+def every_file(dataset_ref: str, seed: int) -> pl.DataFrame:
+    """Every file of the dataset as unique (size, count) rows: ``cache=all``."""
+    return datasets.all_files(datasets.resolve(dataset_ref, "files", "workload.files.dataset"), seed)
 
-    Files are drawn (seeded, count-weighted) until their bytes reach the budget; with
-    ``cache=all`` every file of the dataset is cached. ``installed`` may be None only
-    for ``cache=all``.
+
+def file_candidates(dataset_ref: str, budget: int, seed: int) -> np.ndarray:
+    """Files in draw order (seeded, count-weighted) until their bytes pass ``budget``.
+
+    A strategy allocates at least a file's bytes, so these are enough to fill a page
+    cache of ``budget`` bytes of RAM; placement caches the prefix that fits.
     """
     dataset = datasets.resolve(dataset_ref, "files", "workload.files.dataset")
-    budget = None if installed is None else cache_budget(cache, installed)
-    if budget is None:
-        if str(cache).strip() != "all":
-            raise PagelabError("workload.installed=auto needs workload.files.cache=all")
-        return datasets.all_files(dataset, seed)
     datasets.read_table(dataset)  # validate before drawing
     try:
-        sizes = draw_until(lambda n, rng: datasets.sample_files(dataset, n, rng), budget, seed, inclusive=False)
+        return draw_until(lambda n, rng: datasets.sample_files(dataset, n, rng), budget, seed, inclusive=True)
     except ValueError as error:
         raise PagelabError(f"workload.files.dataset={dataset_ref}: {error}") from None
-    values, counts = np.unique(sizes, return_counts=True)
-    return pl.DataFrame({"size": values.astype(np.int64), "count": counts.astype(np.int64)})

@@ -8,12 +8,12 @@ from pagelab import datasets
 from pagelab.workloads.draw import draw_until
 
 
-def guest_candidates(dataset_ref: str, installed: int, seed: int) -> pl.DataFrame:
+def guest_candidates(dataset_ref: str, memory: int, seed: int) -> pl.DataFrame:
     """VMs in the order they arrive: ``guest`` (0, 1, ...), ``memory_bytes``, ``vcpus``.
 
-    The sequence depends only on the dataset, the machine size and the seed, so every
-    strategy sees the same guests; it ends with the first guest that would overflow
-    the installed memory, since packing stops there anyway.
+    Guests are drawn until their memory adds up to ``memory``. The sequence depends only
+    on the dataset and the seed (a longer one extends a shorter one), so every strategy
+    and packing policy is offered the same guests.
     """
     dataset = datasets.resolve(dataset_ref, "vms", "workload.guests.dataset")
     datasets.read_table(dataset)  # validate before drawing
@@ -24,5 +24,5 @@ def guest_candidates(dataset_ref: str, installed: int, seed: int) -> pl.DataFram
         drawn.append(frame)
         return frame["memory_bytes"].to_numpy()
 
-    memory = draw_until(draw, installed, seed, inclusive=True)
-    return pl.concat(drawn).head(len(memory)).with_row_index("guest").with_columns(pl.col("guest").cast(pl.Int64))
+    sizes = draw_until(draw, memory, seed, inclusive=True)
+    return pl.concat(drawn).head(len(sizes)).with_row_index("guest").with_columns(pl.col("guest").cast(pl.Int64))
