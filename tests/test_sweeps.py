@@ -35,7 +35,8 @@ PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 SHRUNKEN = {
     "crossover": ["strategy=base4k,page64k", "workload.files.dataset=python_venv", "workload.installed=16G", "workload.files.cache=4G"],
     "folio_orders": ["workload.files.dataset=irlam_ufs93", "strategy.read_ahead_kb=128", "strategy.max_order=2,9"],
-    "hosting_density": ["strategy=base4k,dmemfs_1g", "workload.guests.dataset=azure_2017", "workload.dmem='!12G'"],
+    "dmem_optimum": ["strategy=dmemfs", "workload.guests.dataset=azure_2017", "workload.dmem='!8G','!1G'", "seed=0"],
+    "hosting_density": ["strategy=base4k,dmemfs_1g", "workload.guests.dataset=azure_2017", "seed=0"],
     "metadata_vs_ram": ["strategy=base4k,dmemfs", "workload.installed=4M"],
     "pagecache_bloat": ["strategy=base4k,page2m", "workload.files.dataset=irlam_ufs93"],
 }
@@ -138,6 +139,16 @@ def test_failed_job_does_not_stop_the_sweep_and_is_listed(tmp_path):
     assert "\n" not in failed.error
     summary = pl.read_parquet(sweep / "summary.parquet")
     assert summary["strategy"].to_list() == ["base4k"]
+
+
+def test_a_configuration_that_does_not_fit_is_a_result_not_a_failed_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    # A 1 GiB kernel share per node cannot hold the hosting workload's 2 GiB reserve.
+    result = pagelab_cli(*sweep_cmd(sweep, "strategy=dmemfs", "workload=hosting", "workload.dmem='!16G','!1G'"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = pl.read_parquet(sweep / "summary.parquet").sort("workload.dmem")
+    assert summary["state"].to_list() == ["done", "done"]
+    assert summary["fits"].to_list() == [False, True] and summary["shortfall_bytes"][0] > 0
 
 
 @pytest.mark.parametrize("preset", PRESETS)
