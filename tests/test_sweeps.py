@@ -141,14 +141,33 @@ def test_failed_job_does_not_stop_the_sweep_and_is_listed(tmp_path):
     assert summary["strategy"].to_list() == ["base4k"]
 
 
+def test_collect_summarises_seeds_with_a_student_t_interval(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = pagelab_cli(*sweep_cmd(sweep, "strategy=base4k,page64k", "workload=pc1991", "seed=0,1,2"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "mean [95 % interval] over seeds" in " ".join(result.stdout.split())
+    summary = pl.read_parquet(sweep / "summary.parquet")
+    seeds = pl.read_parquet(sweep / "seeds.parquet")
+    assert seeds["strategy"].to_list() == ["base4k", "page64k"] and seeds["seeds"].to_list() == [3, 3]
+    t_975_df2 = 4.303  # Student's t, two-sided 95 %, 2 degrees of freedom (any t table)
+    for strategy, row in zip(seeds["strategy"], seeds.iter_rows(named=True), strict=True):
+        values = summary.filter(strategy=strategy)["overhead_pct"].to_list()
+        mean = sum(values) / 3
+        sd = (sum((v - mean) ** 2 for v in values) / 2) ** 0.5
+        assert row["overhead_pct_mean"] == pytest.approx(mean)
+        assert row["overhead_pct_hi"] - mean == pytest.approx(t_975_df2 * sd / 3**0.5, rel=1e-3)
+        assert mean - row["overhead_pct_lo"] == pytest.approx(t_975_df2 * sd / 3**0.5, rel=1e-3)
+        assert row["fits_mean"] == 1.0 and row["guests_mean"] is None
+
+
 def test_a_configuration_that_does_not_fit_is_a_result_not_a_failed_job(tmp_path):
     sweep = tmp_path / "sweep"
     # A 1 GiB kernel share per node cannot hold the hosting workload's 2 GiB reserve.
     result = pagelab_cli(*sweep_cmd(sweep, "strategy=dmemfs", "workload=hosting", "workload.dmem='!16G','!1G'"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    summary = pl.read_parquet(sweep / "summary.parquet").sort("workload.dmem")
+    summary = pl.read_parquet(sweep / "summary.parquet")  # job 0: !16G, job 1: !1G
     assert summary["state"].to_list() == ["done", "done"]
-    assert summary["fits"].to_list() == [False, True] and summary["shortfall_bytes"][0] > 0
+    assert summary["fits"].to_list() == [True, False] and summary["shortfall_bytes"][1] > 0
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -20,6 +20,7 @@ from __future__ import annotations
 RESULTS = "results.parquet"
 STATUS = "status.json"
 SUMMARY = "summary.parquet"
+SEEDS = "seeds.parquet"  # one row per configuration: mean and 95 % interval over its seeds
 # Hydra saves a sweep's config here before it launches the jobs.
 MULTIRUN_YAML = "multirun.yaml"
 # Results of an earlier configuration are moved here, never overwritten.

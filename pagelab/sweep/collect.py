@@ -15,7 +15,8 @@ import polars as pl
 from pagelab.atomic import atomic_write_parquet
 from pagelab.errors import PagelabError
 from pagelab.metrics import RESULT_SCHEMA
-from pagelab.sweep import MULTIRUN_YAML, RESULTS, STATUS, SUMMARY
+from pagelab.seeds import over_seeds
+from pagelab.sweep import MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
 from pagelab.sweep.status import read_status
 
 JOB_SCHEMA: dict[str, pl.DataType] = {
@@ -29,18 +30,23 @@ JOB_SCHEMA: dict[str, pl.DataType] = {
     "overrides": pl.String,  # space-separated, as typed on the command line
     "has_results": pl.Boolean,
 }
-# A job's row counts in the summary once it finished, failed or not (a dmemfs shortfall
-# still writes its row); an interrupted job's results are not trusted.
+# A job's row counts in the summary once it finished, failed or not; an interrupted job's
+# results are not trusted.
 _FINISHED = ("done", "failed", "unknown")
+# Metrics summarised over seeds in seeds.parquet (fits: the share of seeds that fit).
+SEED_METRICS = ("fits", "guests", "guest_bytes", "overhead_bytes", "overhead_pct", "free_bytes", "files_cached",
+                "file_bytes")
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """A collected sweep: one row per job, and the results rows of the finished ones."""
+    """A collected sweep: one row per job, the results rows of the finished ones, and one
+    row per configuration over its seeds."""
 
     directory: Path
     jobs: pl.DataFrame
     summary: pl.DataFrame
+    seeds: pl.DataFrame
 
     def count(self, state: str) -> int:
         """Number of jobs in ``state``."""
@@ -134,8 +140,10 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
 
     The summary holds one row per finished job that wrote results (its ``state`` says
     whether it failed afterwards), sorted by job, with stable column order: rewriting it
-    from the same jobs gives the same bytes. Raises :class:`PagelabError` if
-    ``directory`` is not a sweep.
+    from the same jobs gives the same bytes. ``seeds.parquet`` beside it holds one row
+    per configuration, with the mean and 95 % interval of each metric over its seeds
+    (:func:`pagelab.seeds.over_seeds`). Raises :class:`PagelabError` if ``directory`` is
+    not a sweep.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -144,6 +152,8 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
         raise PagelabError(f"{directory}: not a sweep directory (no {MULTIRUN_YAML}; give hydra.sweep.dir)")
     jobs = job_table(directory)
     summary = _read_results(directory, jobs)
+    seeds = over_seeds(summary, SEED_METRICS) if summary.height else pl.DataFrame()
     if write and summary.height:
         atomic_write_parquet(summary, directory / SUMMARY)
-    return Sweep(directory, jobs, summary)
+        atomic_write_parquet(seeds, directory / SEEDS)
+    return Sweep(directory, jobs, summary, seeds)

@@ -1,4 +1,4 @@
-"""Terminal tables of a collected sweep: an overview of its jobs, and every failure."""
+"""Terminal tables of a collected sweep: an overview of its jobs, its seeds, and every failure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from pagelab.sweep import SUMMARY
+from pagelab.sweep import SEEDS, SUMMARY
 from pagelab.sweep.collect import Sweep
 from pagelab.units import format_bytes
 
@@ -14,8 +14,23 @@ from pagelab.units import format_bytes
 PREVIEW_ROWS = 12
 
 
+def swept_axes(sweep: Sweep) -> list[str]:
+    """Results columns that the jobs' overrides set to more than one value (seed left out)."""
+    pairs = (
+        sweep.jobs.select(pl.col("overrides").fill_null("").str.split(" ")).explode("overrides")
+        .filter(pl.col("overrides").str.contains("="))
+        .select(key=pl.col("overrides").str.extract(r"^\+*([^=]+)="), value=pl.col("overrides").str.extract(r"=(.*)$"))
+    )
+    varying = pairs.group_by("key", maintain_order=True).agg(pl.col("value").n_unique()).filter(pl.col("value") > 1)
+    return [k for k in varying["key"] if k != "seed" and k in sweep.summary.columns]
+
+
+def _label(column: str) -> str:
+    return column.removeprefix("workload.").removeprefix("strategy.")
+
+
 def print_overview(sweep: Sweep, console: Console) -> None:
-    """One line of job counts, then the first summary rows (job, strategy, workload, cost)."""
+    """Job counts, then the first summary rows: the swept axes, whether each fits, its cost."""
     counts = ", ".join(
         f"{n} {state}" for state in ("done", "failed", "running", "unknown") if (n := sweep.count(state))
     )
@@ -27,17 +42,55 @@ def print_overview(sweep: Sweep, console: Console) -> None:
     console.print(
         f"{sweep.directory / SUMMARY}: {sweep.summary.height} rows x {sweep.summary.width} columns", soft_wrap=True
     )
+    axes = swept_axes(sweep)
+    with_guests = sweep.summary["guests"].is_not_null().any()
     table = Table()
-    for name in ("job", "strategy", "workload", "installed", "overhead", "guests"):
-        table.add_column(name, justify="left" if name in ("strategy", "workload") else "right")
-    preview = sweep.summary.head(PREVIEW_ROWS).select(
-        "job", "strategy", "workload", "installed_bytes", "overhead_pct", "guests"
-    )
-    for job, strategy, workload, installed, overhead, guests in preview.iter_rows():
-        shown_guests = "" if guests is None else f"{guests:,}"
-        table.add_row(job, strategy, workload, format_bytes(installed), f"{overhead:.3f} %", shown_guests)
+    names = ["job", *axes, *(["seed"] if sweep.summary["seed"].n_unique() > 1 else []), "fits", "overhead", "free",
+             *(["guests", "sold"] if with_guests else [])]
+    for name in names:
+        table.add_column(_label(name), justify="right" if name in ("job", "seed", "guests") else "left")
+    for r in sweep.summary.head(PREVIEW_ROWS).iter_rows(named=True):
+        cells = [r["job"], *(str(r[a]) for a in names[1 : 1 + len(axes)])]
+        cells += [str(r["seed"])] if "seed" in names else []
+        cells += ["yes" if r["fits"] else "[bold red]no[/]", f"{r['overhead_pct']:.2f}%", format_bytes(r["free_bytes"])]
+        if with_guests:
+            cells += ["" if r["guests"] is None else f"{r['guests']:,}",
+                      "" if r["guest_bytes"] is None else format_bytes(r["guest_bytes"])]
+        table.add_row(*cells)
     if sweep.summary.height > PREVIEW_ROWS:
         table.caption = f"... and {sweep.summary.height - PREVIEW_ROWS} more rows"
+    console.print(table)
+    print_seeds(sweep, axes, console)
+
+
+def print_seeds(sweep: Sweep, axes: list[str], console: Console) -> None:
+    """Configurations run with several seeds: mean and 95 % interval of what they sell and cost.
+
+    Nothing when no configuration has more than one seed.
+    """
+    repeated = sweep.seeds.filter(pl.col("seeds") > 1) if sweep.seeds.height else sweep.seeds
+    if repeated.height == 0:
+        return
+    with_guests = repeated["guest_bytes_mean"].is_not_null().any()
+    table = Table(title=f"{sweep.directory / SEEDS}: mean [95 % interval] over seeds", title_justify="left")
+    names = [*(_label(a) for a in axes), "seeds", "fits", *(["sold"] if with_guests else []), "overhead"]
+    for name in names:
+        table.add_column(name, justify="right" if name in ("seeds", "fits") else "left")
+
+    def interval(row: dict, metric: str, unit: float, suffix: str) -> str:
+        mean, lo, hi = (row[f"{metric}_{s}"] for s in ("mean", "lo", "hi"))
+        if mean is None:
+            return ""
+        if lo is None:
+            return f"{mean / unit:.3g}{suffix}"
+        return f"{mean / unit:.4g} [{lo / unit:.4g}, {hi / unit:.4g}]{suffix}"
+
+    for row in repeated.head(PREVIEW_ROWS).iter_rows(named=True):
+        cells = [*(str(row[a]) for a in axes), str(row["seeds"]), f"{100 * row['fits_mean']:.0f} %"]
+        cells += [interval(row, "guest_bytes", 2**30, " GiB")] if with_guests else []
+        table.add_row(*cells, interval(row, "overhead_pct", 1, " %"))
+    if repeated.height > PREVIEW_ROWS:
+        table.caption = f"... and {repeated.height - PREVIEW_ROWS} more configurations"
     console.print(table)
 
 
