@@ -82,8 +82,10 @@ def test_page64k_caches_fewer_file_bytes_than_base4k_in_the_same_ram():
     assert big["files_cached"] < base["files_cached"] and big["file_bytes"] < base["file_bytes"]
 
 
-def test_first_fit_packs_base4k_nodes_until_not_even_the_smallest_guest_fits():
-    row = pagelab.run(["strategy=base4k", "workload=hosting", "workload.guests.policy=first_fit"]).row(0, named=True)
+@pytest.mark.parametrize("seed", range(20))
+def test_first_fit_packs_base4k_nodes_until_not_even_the_smallest_guest_fits(seed):
+    overrides = ["strategy=base4k", "workload=hosting", "workload.guests.policy=first_fit", f"seed={seed}"]
+    row = pagelab.run(overrides).row(0, named=True)
     mix = pl.read_parquet(ROOT / "datasets" / "azure_2017.parquet")
     smallest = mix.sort("memory_gb").row(0, named=True)  # 0.75 GiB with 1 vCPU
     memory = int(smallest["memory_gb"] * GiB)
