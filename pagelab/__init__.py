@@ -4,8 +4,8 @@ The documented API for plugins and notebooks:
 
 - :class:`StrategySpec`, :class:`Machine`, :class:`Allocation`, :class:`Pool`, :data:`hookimpl`:
   write a strategy plugin (see ``docs/plugins.md``);
-- expression helpers :func:`round_up`, :func:`ceil_div`, :func:`pagetable_bytes`,
-  :func:`uniform_allocation`, :func:`guests_in_pool`, :func:`memmap`,
+- expression helpers :func:`round_up`, :func:`ceil_div`, :func:`mapping_tables`,
+  :func:`uniform_allocation`, :func:`guests_in_pool`, :func:`memmap`, :func:`xarray_bytes`,
   :func:`folio_census`;
 - boot-time reservations in ``dmem=`` syntax: :func:`parse_dmem`, :func:`carveout_per_node`;
 - :func:`run`: one run from Hydra overrides, returning the results row.
@@ -27,6 +27,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 _EXPORTS = {
     "Allocation": "pagelab.allocator",
+    "KERNEL": "pagelab.allocator",
     "Machine": "pagelab.allocator",
     "Pool": "pagelab.allocator",
     "StrategySpec": "pagelab.allocator",
@@ -35,9 +36,10 @@ _EXPORTS = {
     "guests_in_pool": "pagelab.allocator",
     "is_mapped": "pagelab.allocator",
     "memmap": "pagelab.allocator",
-    "pagetable_bytes": "pagelab.allocator",
+    "mapping_tables": "pagelab.allocator",
     "round_up": "pagelab.allocator",
     "uniform_allocation": "pagelab.allocator",
+    "xarray_bytes": "pagelab.allocator",
     "PagelabError": "pagelab.errors",
     "carveout_per_node": "pagelab.reservation",
     "parse_dmem": "pagelab.reservation",

@@ -14,11 +14,15 @@ Request columns (input)
 Columns a strategy adds (totals over ``count`` objects, so each is a multiple of ``count``)
     allocated_bytes  Int64   memory the objects occupy (>= bytes * count)
     objects          Int64   descriptors the kernel tracks (struct pages, folios, dpages)
-    pagetable_bytes  Int64   page-table memory that maps them (0 when not mapped)
+    pagetable_bytes  Int64   the host's page tables that map them (0 when not mapped)
     granule          Int64   allocation unit: one object's waste is below it
     pool             String  optional: the pool the objects live in, ``kernel`` by default
     stranded_bytes   Int64   optional: memory the objects hold beyond ``allocated_bytes``
                              that nobody can use (partly filled clusters); 0 by default
+    ept_bytes        Int64   optional: second-level page tables (EPT/NPT) of guest memory
+    descriptor_bytes Int64   optional: kernel metadata the objects need once placed (an
+                             XArray, split vmemmap tables)
+    memmap_freed_bytes Int64 optional: memmap the kernel frees once they are placed (HVO)
 
 A strategy may return only its own columns: pagelab keeps the request columns.
 
@@ -42,7 +46,12 @@ KINDS = ("file", "anon", "guest", "host")
 KERNEL = "kernel"
 MAPPED_KINDS = ("anon", "guest", "host")
 MEMORY_MODELS = ("sparsemem_vmemmap", "flatmem")
+THP_MODES = ("never", "madvise", "always")
 PTE_BYTES = 8
+VA_BITS = 48  # x86-64 and arm64 with 4-level (48-bit) translation
+# /sys/kernel/mm/transparent_hugepage/enabled: which kinds get PMD mappings. QEMU asks for
+# them on guest RAM with MADV_HUGEPAGE; "always" gives them to every anonymous mapping.
+THP_KINDS = {"never": (), "madvise": ("guest",), "always": ("guest", "anon", "host")}
 
 REQUEST_SCHEMA = {
     "kind": pl.Enum(KINDS),
@@ -51,7 +60,13 @@ REQUEST_SCHEMA = {
     "node": pl.Int64,
 }
 OUTPUT_COLUMNS = ("allocated_bytes", "objects", "pagetable_bytes", "granule")
-OPTIONAL_COLUMNS = {"pool": pl.String, "stranded_bytes": pl.Int64}
+OPTIONAL_COLUMNS = {
+    "pool": pl.String,
+    "stranded_bytes": pl.Int64,
+    "ept_bytes": pl.Int64,
+    "descriptor_bytes": pl.Int64,
+    "memmap_freed_bytes": pl.Int64,
+}
 
 PerNode = int | Sequence[int]
 
@@ -61,7 +76,10 @@ class Machine:
     """The machine a strategy manages: the memory of each NUMA node.
 
     Nodes may differ in size. ``cpu_nodes`` says which nodes have CPUs (empty: all of
-    them); a memory-only node, such as a CXL expander, has none.
+    them); a memory-only node, such as a CXL expander, has none. ``thp`` is the kernel's
+    transparent huge page mode. ``boot_reserved`` is memory memblock has already taken on
+    node 0 when boot-time reservations such as ``dmem=`` run (kernel image, initrd,
+    firmware tables, crashkernel); it is part of the host's reserve.
     """
 
     node_bytes: tuple[int, ...]
@@ -70,12 +88,20 @@ class Machine:
     struct_page_size: int = 64
     memory_model: str = "sparsemem_vmemmap"
     section_size: int = 128 * MiB
+    thp: str = "madvise"
+    boot_reserved: int = 0
 
     def __post_init__(self) -> None:
         if not self.node_bytes:
             raise PagelabError("machine: needs at least one node")
         if self.cpu_nodes and len(self.cpu_nodes) != len(self.node_bytes):
             raise PagelabError(f"machine: {len(self.cpu_nodes)} CPU flags for {len(self.node_bytes)} nodes")
+        if self.thp not in THP_MODES:
+            raise PagelabError(f"workload.thp: unknown {self.thp!r}; choose one of {', '.join(THP_MODES)}")
+
+    def free_at_boot(self) -> tuple[int, ...]:
+        """Memory memblock still has free on each node when boot-time reservations run."""
+        return tuple(size - (self.boot_reserved if n == 0 else 0) for n, size in enumerate(self.node_bytes))
 
     @classmethod
     def even(cls, installed_bytes: int, nodes: int = 1, **kwargs: Any) -> Machine:
@@ -174,40 +200,112 @@ def is_mapped() -> pl.Expr:
     return pl.col("kind").cast(pl.String).is_in(MAPPED_KINDS)
 
 
-def pagetable_bytes(mapping_size: int | pl.Expr) -> pl.Expr:
-    """One 8-byte entry per ``mapping_size`` of each mapped object; 0 for page cache."""
-    entries = ceil_div(pl.col("bytes"), mapping_size) * pl.col("count")
-    return pl.when(is_mapped()).then(entries * PTE_BYTES).otherwise(0).cast(pl.Int64)
+def table_levels(page_size: int) -> int:
+    """Levels of a page-table tree whose tables are one ``page_size`` page of 8-byte entries
+    and that translates VA_BITS: 4 for 4 KiB and 16 KiB pages, 3 for 64 KiB (arm64)."""
+    bits_per_level = (page_size // PTE_BYTES).bit_length() - 1
+    return -(-(VA_BITS - (page_size.bit_length() - 1)) // bits_per_level)
 
 
-def uniform_allocation(requests: pl.DataFrame, granule: int, mapping_size: int) -> pl.DataFrame:
-    """Round every object up to ``granule``, one object tracked per granule.
+def table_bytes(size: pl.Expr, page_size: int, leaf_size: int, leaf_part: pl.Expr, *, own_root: bool) -> pl.Expr:
+    """Page-table memory, every level, in whole ``page_size`` pages, for one mapping of ``size`` bytes.
 
-    The common case for base-page strategies: a larger base page is both the
-    allocation unit and the tracking unit.
+    ``leaf_part`` of it is mapped by ``leaf_size`` leaves (a PMD or PUD), the rest by
+    base-page PTEs. A mapping is laid out from an aligned start. It owns every table up
+    to the lowest level at which one table covers it; the tables above are shared with
+    the other mappings of its address space and are not charged, unless ``own_root``
+    (a guest's EPT/NPT tree, one per guest, root included).
+    """
+    entries = page_size // PTE_BYTES
+    leaf_level = 0
+    while page_size * entries**leaf_level < leaf_size:
+        leaf_level += 1
+    if page_size * entries**leaf_level != leaf_size:
+        raise PagelabError(f"mapping size {leaf_size}: not a page-table level of {page_size}-byte pages")
+    rest = size - leaf_part
+    lowest = pl.when(rest > 0).then(0).otherwise(leaf_level)  # the lowest level holding its entries
+    total: pl.Expr = pl.lit(0, pl.Int64)
+    for level in range(table_levels(page_size)):
+        tables = ceil_div(size if level >= leaf_level else rest, page_size * entries ** (level + 1))
+        if not own_root:
+            owned = (pl.lit(level) <= lowest) | (size > page_size * entries**level)
+            tables = pl.when(owned).then(tables).otherwise(0)
+        total = total + tables
+    return total * page_size
+
+
+def mapping_tables(machine: Machine, page_size: int, leaf_size: int | None = None, *,
+                   thp: bool = True) -> dict[str, pl.Expr]:
+    """``pagetable_bytes`` and ``ept_bytes`` of each request (totals over count).
+
+    Mapped kinds (anon, guest, host) need the host's page tables; guest memory also needs
+    its second-level tables (EPT/NPT), one tree per guest, at the same mapping size: KVM
+    maps a guest page no larger than the host maps it. With ``leaf_size`` every object
+    is mapped by leaves of that size (a dpage, a HugeTLB page); without, by base pages,
+    and with ``thp`` the whole PMDs of the kinds ``machine.thp`` gives THPs to.
+    """
+    size = pl.col("bytes")
+    if leaf_size is None:
+        pmd = page_size * (page_size // PTE_BYTES)
+        kinds = THP_KINDS[machine.thp] if thp else ()
+        huge = pl.col("kind").cast(pl.String).is_in(kinds)
+        leaf_size, leaf_part = pmd, pl.when(huge).then(size // pmd * pmd).otherwise(0)
+    else:
+        leaf_part = size
+    host = table_bytes(size, page_size, leaf_size, leaf_part, own_root=False)
+    ept = table_bytes(size, page_size, leaf_size, leaf_part, own_root=True)
+    return {
+        "pagetable_bytes": pl.when(is_mapped()).then(host * pl.col("count")).otherwise(0).cast(pl.Int64),
+        "ept_bytes": pl.when(pl.col("kind") == "guest").then(ept * pl.col("count")).otherwise(0).cast(pl.Int64),
+    }
+
+
+def uniform_allocation(requests: pl.DataFrame, machine: Machine, granule: int, *, page_size: int | None = None,
+                       leaf_size: int | None = None, thp: bool = True) -> pl.DataFrame:
+    """Round every object up to ``granule``, one object tracked per granule, and map it.
+
+    The common case for base-page strategies: a larger base page is the allocation unit,
+    the tracking unit and the page-table page (``page_size`` defaults to ``granule``).
+    ``leaf_size`` and ``thp`` are as in :func:`mapping_tables`.
     """
     return requests.with_columns(
         allocated_bytes=round_up(pl.col("bytes"), granule) * pl.col("count"),
         objects=ceil_div(pl.col("bytes"), granule) * pl.col("count"),
-        pagetable_bytes=pagetable_bytes(mapping_size),
         granule=pl.lit(granule, pl.Int64),
+        **mapping_tables(machine, page_size or granule, leaf_size, thp=thp),
     )
 
 
 def guests_in_pool(requests: pl.DataFrame, machine: Machine, granule: int, pool: str) -> pl.DataFrame:
     """Guests in ``pool`` in ``granule`` pages; everything else in the kernel's 4 KiB pages.
 
-    The shape shared by strategies that set guest memory aside at boot (a DMEMFS carve-out,
-    a HugeTLB pool): each guest is rounded up to whole granules and mapped at that size.
+    The shape shared by strategies that set guest memory aside (a DMEMFS carve-out, a
+    HugeTLB pool): each guest is rounded up to whole granules and mapped at that size.
     """
     page = machine.mmu_page_size
     guest = pl.col("kind") == "guest"
-    kernel = uniform_allocation(requests, page, page)
-    in_pool = uniform_allocation(requests, granule, granule)
+    kernel = uniform_allocation(requests, machine, page)
+    in_pool = uniform_allocation(requests, machine, granule, page_size=page, leaf_size=granule)
     return kernel.with_columns(
-        *(pl.when(guest).then(in_pool[c]).otherwise(pl.col(c)).alias(c) for c in OUTPUT_COLUMNS),
+        *(pl.when(guest).then(in_pool[c]).otherwise(pl.col(c)).alias(c) for c in (*OUTPUT_COLUMNS, "ept_bytes")),
         pool=pl.when(guest).then(pl.lit(pool)).otherwise(pl.lit(KERNEL)),
     )
+
+
+XA_SLOTS = 64  # XA_CHUNK_SIZE: 1 << XA_CHUNK_SHIFT (6), include/linux/xarray.h
+XA_NODE_BYTES = 576  # sizeof(struct xa_node) on 64-bit
+
+
+def xarray_bytes(entries: pl.Expr) -> pl.Expr:
+    """Memory of the xa_nodes an XArray needs for ``entries`` entries at indices 0..entries-1.
+
+    Each node holds 64 slots; every level up to one root node is counted. A single entry
+    at index 0 lives in the XArray's head and needs no node (lib/xarray.c).
+    """
+    nodes: pl.Expr = pl.lit(0, pl.Int64)
+    for level in range(1, 12):  # 64**11 > 2**63
+        nodes = nodes + pl.when(entries > XA_SLOTS ** (level - 1)).then(ceil_div(entries, XA_SLOTS**level)).otherwise(0)
+    return nodes * XA_NODE_BYTES
 
 
 def default_section_size(page_size: int) -> int:

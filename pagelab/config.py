@@ -65,6 +65,11 @@ class WorkloadConfig:
     memory_model: str = "sparsemem_vmemmap"
     section_size: str = "128M"
     reserve: str = "0"  # per node with CPUs: host kernel and daemons
+    # Part of node 0's reserve that memblock has taken before dmem= runs (kernel image,
+    # initrd, firmware tables): on our CI VM, dmesg's "Memory: ... 497048K reserved" less the
+    # 393216K memmap of its 192 sections (docs/models.md; `pagelab measure memmap` reads it).
+    boot_reserved: str = "101M"
+    thp: str = "madvise"  # /sys/kernel/mm/transparent_hugepage/enabled: never, madvise or always
     dmem: str = "0"  # the dmem= a provider would boot this machine with (dmemfs default)
     files: FilesConfig = field(default_factory=FilesConfig)
     anon: AnonConfig = field(default_factory=AnonConfig)

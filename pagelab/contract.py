@@ -47,19 +47,21 @@ def checked_allocation(who: str, result: object, requests: pl.DataFrame, machine
         if (series < 0).any():
             raise _fail(who, f"column {column!r} is negative (first: row {_first_row(series < 0)})")
     out = requests.with_columns(table.select(own)).with_columns(pl.col(c).cast(pl.Int64) for c in own if c != "pool")
-    if "pool" not in out.columns:
-        out = out.with_columns(pool=pl.lit(KERNEL))
-    if "stranded_bytes" not in out.columns:
-        out = out.with_columns(stranded_bytes=pl.lit(0, pl.Int64))
-    out = out.with_columns(pl.col("pool").cast(pl.String))
+    out = out.with_columns(
+        pl.lit(KERNEL if c == "pool" else 0, dtype).alias(c) for c, dtype in OPTIONAL_COLUMNS.items() if c not in out.columns
+    ).with_columns(pl.col("pool").cast(pl.String))
     short = out["allocated_bytes"] < out["bytes"] * out["count"]
     if short.any():
         raise _fail(who, f"allocated_bytes is below bytes x count (first: row {_first_row(short)})")
-    for column in ("allocated_bytes", "objects", "pagetable_bytes", "stranded_bytes"):
+    for column in ("allocated_bytes", "objects", "pagetable_bytes", *(c for c in OPTIONAL_COLUMNS if c != "pool")):
         uneven = out[column] % out["count"] != 0
         if uneven.any():
             raise _fail(who, f"column {column!r} is not a multiple of count (first: row {_first_row(uneven)}); "
                         "columns are totals over count identical objects")
+    in_kernel = pl.when(pl.col("pool") == KERNEL).then(pl.col("allocated_bytes")).otherwise(0)
+    over = out["memmap_freed_bytes"] > out.select(in_kernel + pl.col("pagetable_bytes") + pl.col("descriptor_bytes")).to_series()
+    if over.any():
+        raise _fail(who, f"memmap_freed_bytes exceeds what the objects take from the kernel (first: row {_first_row(over)})")
     _check_pools(who, result, out, machine)
     return Allocation(out, result.struct_pages, per_node(result.memmap_bytes, machine),
                       per_node(result.descriptor_bytes, machine), dict(result.pools))

@@ -28,6 +28,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "memmap_bytes": pl.Int64,
     "descriptor_bytes": pl.Int64,
     "pagetable_bytes": pl.Int64,
+    "ept_bytes": pl.Int64,
     "metadata_bytes": pl.Int64,
     "requested_bytes": pl.Int64,
     "allocated_bytes": pl.Int64,
@@ -68,15 +69,18 @@ def results_row(
         allocated=pl.col("allocated_bytes").sum(),
         objects=pl.col("objects").sum(),
         pagetables=pl.col("pagetable_bytes").sum(),
+        ept=pl.col("ept_bytes").sum(),
+        descriptors=pl.col("descriptor_bytes").sum(),
+        freed=pl.col("memmap_freed_bytes").sum(),
         file_bytes=(pl.col("bytes") * pl.col("count")).filter(file).sum(),
         guest_bytes=pl.col("bytes").filter(pl.col("kind") == "guest").sum(),
     ).row(0, named=True)
     pools = placement.pools.select(
         stranded=pl.col("stranded_bytes").sum(), free=pl.col("free_bytes").sum(), short=pl.col("shortfall_bytes").sum()
     ).row(0, named=True)
-    memmap = sum(per_node(allocation.memmap_bytes, machine))
-    descriptors = sum(per_node(allocation.descriptor_bytes, machine))
-    metadata = memmap + descriptors + totals["pagetables"]
+    memmap = sum(per_node(allocation.memmap_bytes, machine)) - totals["freed"]
+    descriptors = sum(per_node(allocation.descriptor_bytes, machine)) + totals["descriptors"]
+    metadata = memmap + descriptors + totals["pagetables"] + totals["ept"]
     internal = totals["allocated"] - totals["requested"]
     overhead = metadata + internal + pools["stranded"]
     row: dict[str, Any] = {
@@ -87,10 +91,11 @@ def results_row(
         "installed_bytes": machine.installed_bytes,
         "nodes": machine.nodes,
         "fits": placement.fits,
-        "struct_pages": allocation.struct_pages,
+        "struct_pages": allocation.struct_pages - totals["freed"] // machine.struct_page_size,
         "memmap_bytes": memmap,
         "descriptor_bytes": descriptors,
         "pagetable_bytes": totals["pagetables"],
+        "ept_bytes": totals["ept"],
         "metadata_bytes": metadata,
         "requested_bytes": totals["requested"],
         "allocated_bytes": totals["allocated"],

@@ -23,13 +23,14 @@ from pagelab.errors import PagelabError
 from pagelab.units import format_bytes
 
 POLICIES = ("first_fit", "best_fit", "stop_at_first_misfit")
-SCALED = ("allocated_bytes", "objects", "pagetable_bytes", "stranded_bytes")
+SCALED = ("allocated_bytes", "objects", "pagetable_bytes", "stranded_bytes", "ept_bytes", "descriptor_bytes",
+          "memmap_freed_bytes")
 POOL_SCHEMA = {
     "node": pl.Int64,
     "pool": pl.String,
     "size_bytes": pl.Int64,
     "metadata_bytes": pl.Int64,  # memmap and descriptors (kernel's pool only)
-    "pagetable_bytes": pl.Int64,  # every page table (kernel's pool only)
+    "pagetable_bytes": pl.Int64,  # every page table, EPT/NPT included (kernel's pool only)
     "allocated_bytes": pl.Int64,
     "stranded_bytes": pl.Int64,
     "free_bytes": pl.Int64,
@@ -93,7 +94,10 @@ def _object_costs(requests: pl.DataFrame, names: list[str]) -> np.ndarray:
     index = requests["pool"].replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
     cost = np.zeros((requests.height, len(names)), dtype=np.int64)
     cost[np.arange(requests.height), index] = own
-    cost[:, 0] += requests["pagetable_bytes"].to_numpy() // count
+    # Page tables and descriptors come from the kernel, which gets back the memmap HVO frees.
+    kernel = requests.select(pl.col("pagetable_bytes") + pl.col("ept_bytes") + pl.col("descriptor_bytes")
+                             - pl.col("memmap_freed_bytes")).to_series().to_numpy()
+    cost[:, 0] += kernel // count
     return cost
 
 
@@ -209,16 +213,17 @@ def _pool_table(placed: pl.DataFrame, names: list[str], size: np.ndarray, fixed:
     held = placed.group_by("node", "pool").agg(
         allocated_bytes=pl.col("allocated_bytes").sum(), _stranded=pl.col("stranded_bytes").sum()
     )
-    tables = placed.group_by("node").agg(pagetable_bytes=pl.col("pagetable_bytes").sum()).with_columns(
-        pool=pl.lit(KERNEL)
-    )
+    tables = placed.group_by("node").agg(
+        pagetable_bytes=(pl.col("pagetable_bytes") + pl.col("ept_bytes")).sum(),
+        _descriptors=(pl.col("descriptor_bytes") - pl.col("memmap_freed_bytes")).sum(),
+    ).with_columns(pool=pl.lit(KERNEL))
     kernel = pl.col("pool") == KERNEL
     return (
         grid.join(held, on=["node", "pool"], how="left")
         .join(tables, on=["node", "pool"], how="left")
-        .with_columns(pl.col("allocated_bytes", "_stranded", "pagetable_bytes").fill_null(0))
+        .with_columns(pl.col("allocated_bytes", "_stranded", "pagetable_bytes", "_descriptors").fill_null(0))
         .with_columns(
-            metadata_bytes=pl.when(kernel).then(pl.col("_fixed")).otherwise(0),
+            metadata_bytes=pl.when(kernel).then(pl.col("_fixed") + pl.col("_descriptors")).otherwise(0),
             stranded_bytes=pl.col("_stranded") + pl.when(kernel).then(0).otherwise(pl.col("_fixed")),
         )
         .with_columns(

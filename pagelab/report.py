@@ -14,6 +14,7 @@ _LINES = (
     ("memmap (struct page)", "memmap_bytes"),
     ("other descriptors", "descriptor_bytes"),
     ("page tables", "pagetable_bytes"),
+    ("guest page tables (EPT/NPT)", "ept_bytes"),
     ("internal fragmentation", "internal_frag_bytes"),
     ("stranded", "stranded_bytes"),
     ("total overhead", "overhead_bytes"),

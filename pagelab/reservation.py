@@ -56,7 +56,14 @@ def parse_dmem(text: str, section_size: int = 128 * MiB) -> DmemParam:
 
 
 def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
-    """Bytes the reservation takes on each node (from the top of the node)."""
+    """Bytes the reservation takes on each node (from the top of the node).
+
+    Sizes count from the memory memblock still has free at boot
+    (:meth:`Machine.free_at_boot`), as dmem_reserve_init() does. A size of 0 is rejected
+    by the kernel's parser, which then reserves nothing.
+    """
+    if param.size == 0:
+        return [0] * machine.nodes
     starts = [sum(machine.node_bytes[:n]) for n in range(machine.nodes)]
     if param.base is not None:
         end = param.base + param.size
@@ -64,7 +71,7 @@ def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
         if not inside:
             raise PagelabError(f"dmem={param.size:#x}@{param.base:#x}: range is not inside one node's memory")
         return [param.size if n == inside[0] else 0 for n in range(machine.nodes)]
+    free = machine.free_at_boot()
     if param.resv_kernel:
-        return [max(-(-node // param.align) * param.align - param.size, 0) if param.size < node else 0
-                for node in machine.node_bytes]
-    return [min(param.size, node) for node in machine.node_bytes]
+        return [max(-(-node // param.align) * param.align - param.size, 0) if param.size < node else 0 for node in free]
+    return [min(param.size, node) for node in free]

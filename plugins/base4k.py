@@ -1,4 +1,5 @@
-"""base4k: Linux today. One 64-byte struct page per 4 KiB page of installed memory."""
+"""base4k: Linux today. One 64-byte struct page per 4 KiB page of installed memory; mappings
+in 4 KiB pages, and in 2 MiB THPs where ``workload.thp`` gives them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class Base4kParams:
 
 
 class Base4k:
-    """Every allocation rounded up to 4 KiB; one PTE per 4 KiB mapped."""
+    """Every allocation rounded up to 4 KiB; page tables in 4 KiB pages."""
 
     def __init__(self, params: Base4kParams) -> None:
         self.params = params
@@ -26,7 +27,7 @@ class Base4k:
     def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
         page = machine.mmu_page_size
         pages, memmap_bytes = memmap(machine, page, memory_model=self.params.memory_model)
-        return Allocation(uniform_allocation(requests, page, page), pages, memmap_bytes)
+        return Allocation(uniform_allocation(requests, machine, page), pages, memmap_bytes)
 
 
 @hookimpl

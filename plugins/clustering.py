@@ -1,10 +1,12 @@
 """clustering: 2^order MMU pages form one kernel page (Dickins 2001; Irwin's pgcl 2003).
 
 One struct page per cluster. Page cache and anonymous memory are allocated in whole
-clusters, while page-table entries stay at 4 KiB (the MMU page). pgcl measured that
-only about 3/8 of the PTEs in an 8-page cluster were filled from one VMA
-(wli, "pgcl-2.5.70-bk15-1", 2003-06-10): anonymous clusters are partly empty, and
-that unused part of each cluster is stranded: it takes memory but holds nothing.
+clusters, while page tables stay in 4 KiB MMU pages (pgcl predates THP: no huge
+mappings). pgcl measured that only about 3/8 of the PTEs in an 8-page cluster
+(PAGE_MMUCOUNT == 8, order 3, the default here) were filled from one VMA (wli,
+"pgcl-2.5.70-bk15-1", 2003-06-10): anonymous clusters, the host's VMM memory included,
+are partly empty, and that unused part of each cluster is stranded: it takes memory but
+holds nothing. Other orders keep the same filled share, an extrapolation.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pagelab import Allocation, Machine, PagelabError, StrategySpec, ceil_div, h
 class ClusteringParams:
     """``order``: cluster = 2^order MMU pages; ``anon_fill``: filled share of an anon cluster."""
 
-    order: int = 4
+    order: int = 3
     anon_fill: float = 0.375
 
 
@@ -38,11 +40,12 @@ class Clustering:
         mmu = machine.mmu_page_size
         cluster = mmu << self.params.order
         pages, memmap_bytes = memmap(machine, cluster)
-        allocated = uniform_allocation(requests, cluster, mmu)
+        allocated = uniform_allocation(requests, machine, cluster, page_size=mmu, thp=False)
         # Clusters an anon request really occupies when each holds only anon_fill of its PTEs.
         filled = (ceil_div(pl.col("bytes"), mmu) / (self.params.anon_fill * (1 << self.params.order))).ceil()
         spare = ((filled.cast(pl.Int64) - ceil_div(pl.col("bytes"), cluster)) * cluster).clip(0) * pl.col("count")
-        stranded = pl.when(pl.col("kind") == "anon").then(spare).otherwise(0).cast(pl.Int64)
+        anonymous = pl.col("kind").cast(pl.String).is_in(("anon", "host"))
+        stranded = pl.when(anonymous).then(spare).otherwise(0).cast(pl.Int64)
         return Allocation(allocated.with_columns(stranded_bytes=stranded), pages, memmap_bytes)
 
 

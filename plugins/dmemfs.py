@@ -4,7 +4,9 @@
 memory from memblock on each NUMA node, so no struct page exists for it (mm/dmem_reserve.c). dmemfs hands it to guests in
 dpages of 4K, 2M or 1G (fs/dmemfs/inode.c check_dpage_size()), tracked by an
 allocation bitmap (1 bit per dpage), an error bitmap (1 bit per 4 KiB page) and a
-4-byte refcount per dpage (struct dmempage, patch 35).
+4-byte refcount per dpage (struct dmempage, patch 35). Each guest's dmemfs file keeps
+one XArray value entry per dpage in its mapping (radix_get_create_entry()), in 576-byte
+xa_nodes of 64 slots.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pagelab import (
     StrategySpec,
     Pool,
     carveout_per_node,
+    ceil_div,
     guests_in_pool,
     hookimpl,
     memmap,
     parse_dmem,
+    xarray_bytes,
 )
 from pagelab.units import GiB, KiB, MiB
 
@@ -68,8 +72,10 @@ class Dmemfs:
             if u else 0
             for u in usable
         ]
+        guests = guests_in_pool(requests, machine, self.dpage, POOL)
+        xarray = xarray_bytes(ceil_div(pl.col("bytes"), self.dpage)) * pl.col("count")
         return Allocation(
-            guests_in_pool(requests, machine, self.dpage, POOL),
+            guests.with_columns(descriptor_bytes=pl.when(pl.col("kind") == "guest").then(xarray).otherwise(0)),
             struct_pages=struct_pages,
             memmap_bytes=memmap_bytes,
             descriptor_bytes=descriptors,

@@ -61,7 +61,7 @@ class Folio:
             )
         except ValueError as error:
             raise PagelabError(f"strategy: {error}") from None
-        base = uniform_allocation(requests, page, page)
+        base = uniform_allocation(requests, machine, page)
         file = pl.col("kind") == "file"
         folio_granule = page << self.params.max_order if self.params.eof == "round_up" else page
         allocated = base.with_columns(

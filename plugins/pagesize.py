@@ -1,7 +1,8 @@
 """page16k and page64k: a larger base page (arm64 granules, Android 16K, ppc64 64K).
 
 One struct page per base page; every allocation, page cache included, is rounded up
-to the base page; one page-table entry per base page.
+to the base page; page tables are base pages of 8-byte entries (a 64 KiB table holds
+8,192), and THPs are the base page's PMD (2 MiB for 4K, 32 MiB for 16K, 512 MiB for 64K).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class PageSize:
 
     def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
         pages, memmap_bytes = memmap(machine, self.page, section_size=self.section)
-        return Allocation(uniform_allocation(requests, self.page, self.page), pages, memmap_bytes)
+        return Allocation(uniform_allocation(requests, machine, self.page), pages, memmap_bytes)
 
 
 @hookimpl

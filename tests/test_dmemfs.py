@@ -7,7 +7,11 @@ import polars as pl
 import pytest
 
 from pagelab import Machine, PagelabError, carveout_per_node, parse_dmem
+from pagelab.allocator import REQUEST_SCHEMA
 from pagelab.units import GiB, MiB
+from pagelab_plugins.dmemfs import Dmemfs, DmemfsParams
+
+NO_REQUESTS = pl.DataFrame(schema=REQUEST_SCHEMA)
 
 HOST = Machine.even(320 * GiB, nodes=2)
 
@@ -17,7 +21,6 @@ HOST = Machine.even(320 * GiB, nodes=2)
     [
         ("4G", 4 * GiB),  # the kernel doc's example: 4G on each node
         ("!8G", 152 * GiB),  # the kernel keeps 8G, dmem takes the rest
-        ("0", 0),
         ("1G:1G", GiB),
         ("512M", 512 * MiB),
         ("400G", 160 * GiB),  # min(size, node memory)
@@ -67,12 +70,37 @@ def test_carveout_has_no_struct_pages(run):
     assert row["memmap_bytes"] < run("strategy=base4k", "workload=hosting")["memmap_bytes"]
 
 
-def test_tracking_costs_bitmaps_and_refcounts(run):
-    row = run("strategy=dmemfs", "workload=hosting", "strategy.dmem='!12G'", "strategy.dpage_size=4K")
-    carved = 2 * 148 * GiB
+def test_tracking_costs_bitmaps_and_refcounts():
+    allocation = Dmemfs(DmemfsParams(dmem="!12G", dpage_size="4K"))(HOST, NO_REQUESTS)
+    carved = 148 * GiB  # per node
     dpages = carved // 4096
     # alloc bitmap (1 bit/dpage) + error bitmap (1 bit/4K) + 4-byte refcount per dpage
-    assert row["descriptor_bytes"] == dpages // 8 + carved // 4096 // 8 + 4 * dpages
+    assert allocation.descriptor_bytes == [dpages // 8 + carved // 4096 // 8 + 4 * dpages] * 2
+
+
+def test_each_guest_file_pays_its_xarray():
+    guest = pl.DataFrame({"kind": ["guest"], "bytes": [64 * GiB], "count": [1], "node": [0]}).cast(REQUEST_SCHEMA)
+    xarray = {size: Dmemfs(DmemfsParams(dmem="!12G", dpage_size=size))(HOST, guest).requests["descriptor_bytes"][0]
+              for size in ("4K", "2M")}
+    # 16,777,216 entries of 4 KiB dpages fill 262,144 leaf nodes of 64 slots, 576 bytes each: 144 MiB,
+    # plus 4,096 + 64 + 1 nodes above them. 32,768 entries of 2 MiB fill 512 + 8 + 1 nodes.
+    assert xarray["4K"] == (262_144 + 4_096 + 64 + 1) * 576
+    assert xarray["2M"] == (512 + 8 + 1) * 576
+    assert xarray["4K"] - xarray["2M"] >= 144 * MiB
+
+
+def test_a_size_of_zero_reserves_nothing_as_the_kernel_rejects_it():
+    # mm/dmem_reserve.c: "dmem: 'size' of 0 defined in dmem=, or {invalid} param", -EINVAL.
+    for text in ("0", "!0"):
+        assert carveout_per_node(parse_dmem(text), HOST) == [0, 0]
+
+
+def test_sizes_count_from_what_memblock_has_free_at_boot():
+    machine = Machine.even(320 * GiB, nodes=2, boot_reserved=101 * MiB)
+    # Without "!", each node gives at most its free memory: node 0 lacks the boot reservation.
+    assert carveout_per_node(parse_dmem("200G"), machine) == [160 * GiB - 101 * MiB, 160 * GiB]
+    # With "!", ALIGN(free, 128M) - size: node 0's 101 MiB short of 160 GiB round back up to it.
+    assert carveout_per_node(parse_dmem("!12G"), machine) == [148 * GiB, 148 * GiB]
 
 
 def test_guests_are_rounded_to_whole_1g_dpages(run, tmp_path):
@@ -91,9 +119,9 @@ def test_a_kernel_share_below_the_host_reserve_does_not_fit(run):
     row = run("strategy=dmemfs", "workload=hosting", "strategy.dmem='!128M'")
     kernel = [p for p in row["pools"] if p["pool"] == "kernel"]
     assert not row["fits"]
-    # The reserve (2 GiB, mapped: 2 GiB / 4 KiB * 8 bytes of PTEs) lacks what the memmap and
-    # dmemfs's bitmaps leave of each node's 128 MiB.
-    need = 2 * GiB + 2 * GiB // 4096 * 8
+    # The reserve (2 GiB, mapped in 4 KiB pages: 1,024 PTE tables, 2 PMD tables, 1 PUD table)
+    # lacks what the memmap and dmemfs's bitmaps leave of each node's 128 MiB.
+    need = 2 * GiB + (1024 + 2 + 1) * 4096
     assert all(p["shortfall_bytes"] == need - (128 * MiB - p["metadata_bytes"]) for p in kernel)
 
 

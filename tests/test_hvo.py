@@ -17,7 +17,7 @@ NO_REQUESTS = pl.DataFrame(schema=REQUEST_SCHEMA)
 def freed(hugepagesz: str, pool: str, installed: int, kept: int = 1) -> int:
     machine = Machine.even(installed)
     base = installed // 4096 * 64
-    allocation = Hvo(HvoParams(pool=pool, hugepagesz=hugepagesz, vmemmap_kept=kept))(machine, NO_REQUESTS)
+    allocation = Hvo(HvoParams(pool="boot", boot_pool=pool, hugepagesz=hugepagesz, vmemmap_kept=kept))(machine, NO_REQUESTS)
     return base - sum(allocation.memmap_bytes)
 
 

@@ -25,7 +25,16 @@ import pytest
 
 from pagelab.measure import compare
 from pagelab.measure.kernel import folio_census as kernel_census
-from pagelab.measure.memmap import hvo_expected, hvo_lines, hvo_model, measure_memmap, present_pages
+from pagelab.measure.memmap import (
+    boot_log,
+    hvo_expected,
+    hvo_lines,
+    hvo_model,
+    kernel_image,
+    measure_memmap,
+    present_pages,
+    reserved_at_boot,
+)
 from pagelab.measure.pagecache import measure_pagecache, read_and_measure
 from pagelab.measure.sample import from_sizes
 from pagelab.measure.storage import mount_of, mounts_under, readahead_of
@@ -608,3 +617,26 @@ def test_census_of_a_file_nobody_cached_is_empty(tmp_path):
         assert evict(path, 3 * MiB) == 0  # and nothing was read in by the census
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_boot_reservations_are_read_from_the_kernel_and_compared_with_the_model():
+    log = boot_log()
+    if not log or reserved_at_boot(log) is None:
+        pytest.skip("no readable 'Memory: ... reserved' line in this kernel's log")
+    measured = measure_memmap()
+    boot = {row["source"]: row["bytes"] for row in measured.frame.filter(item="boot_reserved").iter_rows(named=True)}
+    assert boot["kernel_reserved"] == reserved_at_boot(log)
+    sections = {row["source"]: row["bytes"] for row in measured.frame.filter(item="memmap").iter_rows(named=True)}
+    if "kernel_reserved_less_memmap" in boot:
+        assert boot["kernel_reserved_less_memmap"] == boot["kernel_reserved"] - sections["memory_sections"]
+        # The kernel image is part of what memblock reserved before the memmap.
+        assert 0 < boot.get("kernel_image", 1) <= boot["kernel_reserved_less_memmap"]
+    assert boot["model"] == 101 * MiB
+
+
+def test_the_memory_line_and_the_kernel_image_parse():
+    line = ("[    0.247966] Memory: 3217664K/25165432K available (18906K kernel code, 2544K rwdata, 10284K rodata, "
+            "3752K init, 1220K bss, 497048K reserved, 0K cma-reserved)")
+    assert reserved_at_boot(line) == 497048 * 1024
+    iomem = "00100000-bfffffff : System RAM\n  01000000-02276987 : Kernel code\n  03b36000-03c66fff : Kernel bss\n"
+    assert kernel_image(iomem) == (0x02276987 - 0x01000000 + 1) + (0x03c66fff - 0x03b36000 + 1)

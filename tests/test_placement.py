@@ -113,7 +113,7 @@ REQUESTS = pl.DataFrame(
 
 
 def good(**columns) -> pl.DataFrame:
-    return uniform_allocation(REQUESTS, 4096, 4096).with_columns(**columns)
+    return uniform_allocation(REQUESTS, MACHINE, 4096).with_columns(**columns)
 
 
 @pytest.mark.parametrize(

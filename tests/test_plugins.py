@@ -31,7 +31,7 @@ class Page8k:
 
     def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
         pages, memmap_bytes = memmap(machine, self.page)
-        return Allocation(uniform_allocation(requests, self.page, self.page), pages, memmap_bytes)
+        return Allocation(uniform_allocation(requests, machine, self.page), pages, memmap_bytes)
 
 
 class Page8kPlugin:

@@ -237,6 +237,10 @@ def render(measurement: Measurement, console: Console) -> None:
                     ("kernel_bytes", "expected_bytes"),
                 )
             )
+        console.print(
+            _table("boot-time reservations (before dmem= runs) against workload.boot_reserved", tables["boot"],
+                   ("bytes", "model_bytes", "difference"))
+        )
         return _notes(measurement, console)
     if tables["agreement"].height:
         console.print(_table("agreement (exact matches per file)", tables["agreement"]))

@@ -11,6 +11,12 @@
   with the ``hvo`` strategy. Theory (kernel-facts.md section 3,
   Documentation/mm/vmemmap_dedup.rst): a huge page of S bytes has S / 4096 struct pages of
   64 bytes, and HVO keeps one of their vmemmap pages.
+- Boot-time reservations: what memblock took before the buddy allocator started. The
+  kernel prints it once ("Memory: 3217664K/25165432K available (... 497048K reserved
+  ...)"); that figure includes the memmap, which is allocated after ``dmem=`` runs, so
+  reserved less the sections' memmap is what ``dmem=`` already finds taken: compared with
+  the workloads' ``boot_reserved``. /proc/iomem's "Kernel code/rodata/data/bss" ranges
+  give the kernel image, one part of it.
 """
 
 from __future__ import annotations
@@ -32,11 +38,15 @@ STRUCT_PAGE = 64
 SECTION_SIZE = 128 << 20  # x86-64 SECTION_SIZE_BITS 27 (and arm64 with 4K pages)
 _HVO = re.compile(r"HugeTLB: (\d+) KiB vmemmap can be freed for a ([\d.]+) (KiB|MiB|GiB) page")
 _UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+_MEMORY = re.compile(r"Memory: \d+K/\d+K available \(.*?(\d+)K reserved")
+_KERNEL_IMAGE = re.compile(r"^\s*([0-9a-f]+)-([0-9a-f]+) : Kernel (?:code|rodata|data|bss)$", re.MULTILINE)
 
 SCHEMA: dict[str, pl.DataType] = {
     "measure": pl.String,
-    "item": pl.String,  # memmap | hvo
-    "source": pl.String,  # memmap: zoneinfo_present | memory_sections | base4k | base4k_flatmem; hvo: kernel | expected
+    "item": pl.String,  # memmap | hvo | boot_reserved
+    # memmap: zoneinfo_present | memory_sections | base4k | base4k_flatmem; hvo: kernel | expected;
+    # boot_reserved: kernel_reserved | kernel_reserved_less_memmap | kernel_image | model
+    "source": pl.String,
     "page_size": pl.Int64,  # huge page size for hvo rows; 4096 for memmap rows
     "pages": pl.Int64,  # struct pages (memmap) or vmemmap pages freed per huge page (hvo)
     "bytes": pl.Int64,
@@ -113,6 +123,17 @@ def hvo_lines(log: str) -> list[tuple[int, int]]:
     return sorted(found.items())
 
 
+def reserved_at_boot(log: str) -> int | None:
+    """Bytes memblock had reserved when the buddy allocator started (dmesg "Memory:" line)."""
+    found = _MEMORY.search(log)
+    return int(found.group(1)) << 10 if found else None
+
+
+def kernel_image(iomem: str) -> int:
+    """Bytes of the kernel image in /proc/iomem (code, rodata, data, bss); 0 where hidden."""
+    return sum(int(end, 16) - int(start, 16) + 1 for start, end in _KERNEL_IMAGE.findall(iomem))
+
+
 def hvo_expected(huge_page: int) -> int:
     """Vmemmap bytes HVO frees per huge page: all its vmemmap pages but one."""
     vmemmap_pages = huge_page // PAGE_SIZE * STRUCT_PAGE // PAGE_SIZE
@@ -134,7 +155,8 @@ def hvo_model(huge_page: int) -> int | None:
         return None
     spec = registered.spec
     machine = Machine.even(2 << 30)
-    allocation = spec.factory(spec.params(pool="1G", hugepagesz=size))(machine, pl.DataFrame(schema=REQUEST_SCHEMA))
+    params = spec.params(pool="boot", boot_pool="1G", hugepagesz=size)
+    allocation = spec.factory(params)(machine, pl.DataFrame(schema=REQUEST_SCHEMA))
     _, full = memmap(machine, PAGE_SIZE)
     return (sum(full) - sum(per_node(allocation.memmap_bytes, machine))) // ((1 << 30) // huge_page)
 
@@ -172,6 +194,7 @@ def measure_memmap() -> Measurement:
         expected = hvo_expected(huge_page) if model is None else model
         rows.append(("hvo", "kernel", huge_page, freed // PAGE_SIZE, freed))
         rows.append(("hvo", "expected", huge_page, expected // PAGE_SIZE, expected))
+    rows += _boot_rows(log, sections, notes)
     if found:
         notes.append(_hvo_strategy_note(all(m is not None for m in modelled.values())))
         enabled = _read(Path("/proc/sys/vm/hugetlb_optimize_vmemmap"))
@@ -188,6 +211,27 @@ def measure_memmap() -> Measurement:
         "memmap", present_pages=present, nodes=len(nodes), online_sections=sections, struct_page=STRUCT_PAGE
     )
     return Measurement(frame, metadata, tables, tuple(notes))
+
+
+def _boot_rows(log: str | None, sections: int | None, notes: list[str]) -> list[tuple[str, str, int, int, int]]:
+    """Boot-time reservations as the kernel reports them, against the workloads' boot_reserved."""
+    from pagelab.config import WorkloadConfig
+    from pagelab.units import parse_size
+
+    model = parse_size(WorkloadConfig.boot_reserved, "workload.boot_reserved")
+    rows = [("boot_reserved", "model", PAGE_SIZE, model // PAGE_SIZE, model)]
+    image = kernel_image(_read(Path("/proc/iomem")) or "")
+    if image:  # zeros for non-root readers
+        rows.append(("boot_reserved", "kernel_image", PAGE_SIZE, -(-image // PAGE_SIZE), image))
+    reserved = reserved_at_boot(log) if log else None
+    if reserved is None:
+        notes.append("no 'Memory: ... reserved' line in the kernel log (needs root, or the log rotated)")
+        return rows
+    rows.append(("boot_reserved", "kernel_reserved", PAGE_SIZE, reserved // PAGE_SIZE, reserved))
+    if sections is not None:
+        before_memmap = reserved - sections * (SECTION_SIZE // PAGE_SIZE) * STRUCT_PAGE
+        rows.append(("boot_reserved", "kernel_reserved_less_memmap", PAGE_SIZE, before_memmap // PAGE_SIZE, before_memmap))
+    return rows
 
 
 def _hvo_strategy_note(from_strategy: bool) -> str:
@@ -228,4 +272,8 @@ def _tables(frame: pl.DataFrame, present: int) -> dict[str, pl.DataFrame]:
         vmemmap_pages=pl.col("page_size") // PAGE_SIZE * STRUCT_PAGE // PAGE_SIZE,
         exact=pl.col("kernel_bytes") == pl.col("expected_bytes"),
     )
-    return {"agreement": agreement, "hvo": hvo_table}
+    boot = frame.filter(pl.col("item") == "boot_reserved")
+    boot_model = boot.filter(pl.col("source") == "model")["bytes"].item()
+    boot_table = boot.select("source", "bytes", model_bytes=pl.lit(boot_model, pl.Int64),
+                             difference=pl.col("bytes") - boot_model)
+    return {"agreement": agreement, "hvo": hvo_table, "boot": boot_table}

@@ -155,7 +155,8 @@ def build_workload(cfg: DictConfig, seed: int) -> Workload:
         raise PagelabError(f"workload.memory_only_nodes: {sorted(memory_only)} must name some, not all, "
                            f"of the nodes 0..{len(sizes) - 1}")
     machine = Machine(sizes, tuple(n not in memory_only for n in range(len(sizes))),
-                      memory_model=cfg.memory_model, section_size=section)
+                      memory_model=cfg.memory_model, section_size=section, thp=cfg.thp,
+                      boot_reserved=parse_size(cfg.boot_reserved, "workload.boot_reserved"))
 
     parts = []
     if reserve:
