@@ -8,6 +8,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from pagelab.config import register_configs
+from pagelab.errors import PagelabError
 from pagelab.placement import _pack
 from pagelab.simulate import simulate
 from pagelab.units import GiB, MiB
@@ -88,3 +89,25 @@ def test_best_fit_picks_the_node_it_leaves_with_the_least_room():
 def test_a_guest_needs_room_in_every_pool_it_uses():
     free = np.array([[1, 10], [3, 10]])  # kernel, carve-out
     assert _pack(np.array([[2, 8], [2, 8]]), free, "first_fit").tolist() == [1, -1]
+
+
+# --- bounded work and sizes that would overflow ---------------------------------------------
+
+
+def test_a_page_cache_too_large_to_draw_is_refused_not_run(run):
+    with pytest.raises(PagelabError, match=r"filling 32.0 TiB would take more than 20,000,000 draws"):
+        run("strategy=base4k", "workload=laptop", "workload.installed=64T")
+
+
+def test_a_guest_too_large_for_any_machine_is_refused(run, tmp_path):
+    mix = tmp_path / "vms.parquet"
+    pl.DataFrame({"memory_bytes": [2**62], "vcpus": [1]}).write_parquet(mix)
+    with pytest.raises(PagelabError, match=r"workload.guests.dataset=.*above 64 TiB"):
+        run("strategy=base4k", "workload=hosting", f"workload.guests.dataset={mix}")
+
+
+def test_files_whose_sizes_times_counts_overflow_are_refused(run, tmp_path):
+    tree = tmp_path / "files.parquet"
+    pl.DataFrame({"size": [2**45], "count": [2**20]}).write_parquet(tree)  # 2^65 bytes in all
+    with pytest.raises(PagelabError, match="the file requests add up to more than 2 EiB"):
+        run("strategy=base4k", "workload=pagecache", f"workload.files.dataset={tree}", "workload.installed=64T")

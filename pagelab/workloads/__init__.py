@@ -13,6 +13,7 @@ from pagelab.errors import PagelabError
 from pagelab.placement import CacheDraw
 from pagelab.units import parse_size, round_up
 from pagelab.workloads.anon import sampled_mappings
+from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE
 from pagelab.workloads.files import cache_budget, file_candidates, every_file
 from pagelab.workloads.guests import guest_candidates
 
@@ -176,7 +177,21 @@ def build_workload(cfg: DictConfig, seed: int) -> Workload:
     parts.append(_anon(cfg.anon, machine, seed))
     if cfg.guests.dataset is not None:
         parts.append(_guests(cfg.guests, machine, seed))
-    return Workload(cfg.name, machine, pl.concat(parts), cache, cfg.guests.policy)
+    requests = pl.concat(parts)
+    _check_totals(requests)
+    return Workload(cfg.name, machine, requests, cache, cfg.guests.policy)
+
+
+def _check_totals(requests: pl.DataFrame) -> None:
+    """Refuse requests whose sizes times counts would overflow Int64 in any sum of bytes."""
+    per_kind = requests.group_by("kind").agg(
+        largest=pl.col("bytes").max(), total=(pl.col("bytes").cast(pl.Float64) * pl.col("count")).sum()
+    )
+    over = per_kind.filter((pl.col("largest") > MAX_SIZE) | (pl.col("total") > MAX_BUDGET))
+    if over.height:
+        kind = over["kind"][0]
+        raise PagelabError(f"workload: the {kind} requests add up to more than 2 EiB or hold an object above 64 TiB "
+                           "(check the dataset's sizes and counts)")
 
 
 def _file_rows(sizes: np.ndarray, machine: Machine, offset: int) -> tuple[pl.DataFrame, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pagelab import datasets
+from pagelab.errors import PagelabError
 from pagelab.workloads.draw import draw_until
 
 
@@ -24,5 +25,8 @@ def guest_candidates(dataset_ref: str, memory: int, seed: int) -> pl.DataFrame:
         drawn.append(frame)
         return frame["memory_bytes"].to_numpy()
 
-    sizes = draw_until(draw, memory, seed, inclusive=True)
+    try:
+        sizes = draw_until(draw, memory, seed, inclusive=True)
+    except ValueError as error:
+        raise PagelabError(f"workload.guests.dataset={dataset_ref}: {error}") from None
     return pl.concat(drawn).head(len(sizes)).with_row_index("guest").with_columns(pl.col("guest").cast(pl.Int64))
