@@ -25,11 +25,6 @@ class Outcome:
     row: pl.DataFrame
     placement: Placement
 
-    @property
-    def fits(self) -> bool:
-        """True when every host need found room in its pool."""
-        return self.placement.fits
-
 
 def simulate(cfg: DictConfig) -> Outcome:
     """Run the configured strategy on the configured workload."""
