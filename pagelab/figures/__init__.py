@@ -64,7 +64,7 @@ FIGURES: dict[str, FigureSpec] = {
         _spec(footprint, ("pagecache_bloat",), ("hansen_bloat",)),
         _spec(crossover, ("crossover",), ("hansen_crossover",)),
         _spec(hosting, ("hosting_density",)),
-        _spec(dmem, ("dmem_sizing", "hosting_density")),
+        _spec(dmem, ("dmem_sizing", "dmem_optimum", "hosting_density")),
         _spec(folios, ("folio_orders",)),
         _spec(filesizes, ()),
         _spec(table, ("headline",)),

@@ -108,3 +108,46 @@ def with_variants(frame: pl.DataFrame, exclude: Iterable[str] = ()) -> pl.DataFr
     )
     return keyed.drop(f"__varies.{c}" for c in params).join(ranks, on="variant", how="left", maintain_order="left")
 
+
+# Rows whose host needs do not fit the machine (fits=false) are real results, but their
+# allocated and requested numbers only cover what was placed: figures mark or skip them.
+NOT_FITTING = "host needs do not fit the machine"
+
+
+def seeds_note(seeds: pl.Series) -> str:
+    """How many seeds each drawn point aggregates, for a figure's note.
+
+    ``'mean and 95 % CI over 20 seeds'``; ``'over 3-20 seeds'`` when the counts differ;
+    ``'1 seed (no interval)'`` when nothing was repeated.
+    """
+    lo, hi = int(seeds.min()), int(seeds.max())
+    if hi <= 1:
+        return "1 seed (no interval)"
+    count = f"{hi}" if lo == hi else f"{lo}-{hi}"
+    return f"mean and 95 % CI over {count} seeds"
+
+
+# dmem= syntax, [!]size[KMG][:align][@addr]: what sizes a boot-time carve-out.
+_DMEM_SYNTAX = r"^\s*!?\d+\s*[KMGTPEkmgtpe]?(?::[^@]*)?(?:@.*)?\s*$"
+# The parameters that may hold one (see carve_out).
+CARVE_OUT_COLUMNS = ("strategy.dmem", "strategy.boot_pool", "strategy.pool")
+
+
+def carve_out(frame: pl.DataFrame) -> pl.Expr:
+    """Each row's boot-time carve-out in dmem= syntax, or null for a strategy without one.
+
+    dmemfs's ``strategy.dmem``; hvo's ``strategy.boot_pool`` when ``strategy.pool=boot``
+    (results from before the runtime pool put the share in ``strategy.pool`` itself). Both
+    default to the workload's dmem=.
+    """
+    strategy, columns = pl.col("strategy"), set(frame.columns)
+    options = []
+    if "strategy.dmem" in columns:
+        options.append(pl.when(strategy == "dmemfs").then(pl.col("strategy.dmem").cast(pl.String)))
+    if "strategy.pool" in columns:
+        pool = pl.col("strategy.pool").cast(pl.String)
+        if "strategy.boot_pool" in columns:
+            options.append(pl.when((strategy == "hvo") & (pool == "boot"))
+                           .then(pl.col("strategy.boot_pool").cast(pl.String)))
+        options.append(pl.when((strategy == "hvo") & pool.str.contains(_DMEM_SYNTAX)).then(pool))
+    return pl.coalesce(*options) if options else pl.lit(None, pl.String)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from pagelab.figures.common import (
     Summary,
@@ -11,23 +12,27 @@ from pagelab.figures.common import (
     page_bytes,
     require_columns,
     require_rows,
+    seeds_note,
     size_bytes,
     size_label,
 )
 from pagelab.figures.reference import HANSEN_CROSSOVER_BYTES
 from pagelab.figures.style import (
     DOUBLE_WIDTH,
+    finish_panels,
     bytes_axis,
     format_bytes_short,
     new_figure,
+    shade,
     strategy_colors,
 )
+from pagelab.seeds import over_seeds
 
 NAME = "crossover"
 TITLE = "Struct pages plus page-cache fragmentation against RAM at 4K/16K/64K: where the larger page wins"
 COLUMNS = (
-    "strategy", "installed_bytes", "requested_bytes", "memmap_bytes", "internal_frag_bytes",
-    "workload.files.dataset", "workload.files.cache",
+    "strategy", "installed_bytes", "memmap_bytes", "internal_frag_bytes",
+    "workload.files.dataset", "workload.files.cache", "fits",
 )
 BASE_PAGE = 4096
 _GROUP = ["dataset", "cache", "page_bytes"]
@@ -36,37 +41,44 @@ _GROUP = ["dataset", "cache", "page_bytes"]
 def data(summary: Summary) -> pl.DataFrame:
     """Overhead per dataset, cache, page size and RAM, plus the RAM where each page size wins.
 
-    overhead_bytes = memmap + internal fragmentation (mean over seeds); machines smaller
-    than their requests are left out. For each page size
-    above 4K, crossover_bytes is the smallest RAM at which its overhead drops to 4K's,
-    interpolated linearly between the two grid points around the sign change (exact, as
-    both overheads are linear in RAM for a fixed cache). crossover_kind says ``crossing``,
-    ``always`` (wins already at the smallest RAM), ``never`` (not within the grid) or
-    ``baseline`` (the 4K rows themselves).
+    overhead = memmap + internal fragmentation, summarised over seeds (mean and 95 %
+    interval, null for one seed). A machine too small for the files at a page size
+    (fits=false: only part of them was cached) keeps its row, with fits=false, but is no
+    point of the curves: fits_from_bytes is the smallest RAM at which the page size fits
+    (null if none). Over the RAM at which both fit, crossover_bytes is, for each page size
+    above 4K, the smallest RAM at which its mean overhead drops to 4K's, interpolated
+    linearly between the two grid points around the sign change (exact, as both overheads
+    are linear in RAM for a fixed set of files). crossover_kind says ``crossing``,
+    ``always`` (wins already at the smallest RAM where both fit), ``never`` (not within the
+    grid) or ``baseline`` (the 4K rows themselves).
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
-    # A machine smaller than the memory it is asked to hold is not a point on the curve.
-    rows = frame.filter(pl.col("workload.files.dataset").is_not_null(),
-                        pl.col("requested_bytes") <= pl.col("installed_bytes"))
-    rows = rows.with_columns(page_bytes=page_bytes(rows)).filter(pl.col("page_bytes").is_not_null())
-    curves = (
-        rows.group_by(dataset="workload.files.dataset", cache="workload.files.cache", strategy="strategy",
-                      page_bytes="page_bytes", installed_bytes="installed_bytes")
-        .agg(overhead_bytes=(pl.col("memmap_bytes") + pl.col("internal_frag_bytes")).cast(pl.Float64).mean(),
-             runs=pl.len().cast(pl.Int64))
+    rows = frame.filter(pl.col("workload.files.dataset").is_not_null())
+    rows = rows.with_columns(page_bytes=page_bytes(rows)).filter(pl.col("page_bytes").is_not_null()).with_columns(
+        dataset="workload.files.dataset", cache="workload.files.cache",
+        overhead_bytes=pl.col("memmap_bytes") + pl.col("internal_frag_bytes"),
     )
-    base = curves.filter(pl.col("page_bytes") == BASE_PAGE).select(
-        "dataset", "cache", "installed_bytes", base_bytes="overhead_bytes"
+    keys = [*_GROUP, "strategy", "installed_bytes"]
+    curves = over_seeds(rows, ["overhead_bytes"], by=keys).join(
+        rows.group_by(keys).agg(fits=pl.col("fits").all()), on=keys, how="left"
+    ).with_columns(
+        fits_from_bytes=pl.col("installed_bytes").filter(pl.col("fits")).min().over(_GROUP),
     )
-    larger = curves.filter(pl.col("page_bytes") > BASE_PAGE)
-    require_rows(base, NAME, "runs at 4K pages (base4k) with a files dataset")
-    require_rows(larger, NAME, "runs at a larger page size (page16k, page64k) with a files dataset")
+    fitting = curves.filter(pl.col("fits"))
+    base = fitting.filter(pl.col("page_bytes") == BASE_PAGE).select(
+        "dataset", "cache", "installed_bytes", base_bytes="overhead_bytes_mean"
+    )
+    larger = fitting.filter(pl.col("page_bytes") > BASE_PAGE)
+    require_rows(curves.filter(pl.col("page_bytes") == BASE_PAGE), NAME,
+                 "runs at 4K pages (base4k) with a files dataset")
+    require_rows(curves.filter(pl.col("page_bytes") > BASE_PAGE), NAME,
+                 "runs at a larger page size (page16k, page64k) with a files dataset")
     # d > 0 while the larger page costs more; the crossing is where d changes sign.
     diff = (
         larger.join(base, on=["dataset", "cache", "installed_bytes"], how="inner")
         .sort(*_GROUP, "installed_bytes")
-        .with_columns(d=pl.col("overhead_bytes") - pl.col("base_bytes"))
+        .with_columns(d=pl.col("overhead_bytes_mean") - pl.col("base_bytes"))
         .with_columns(
             prev_d=pl.col("d").shift(1).over(_GROUP, order_by="installed_bytes"),
             prev_x=pl.col("installed_bytes").shift(1).over(_GROUP, order_by="installed_bytes"),
@@ -97,47 +109,69 @@ def data(summary: Summary) -> pl.DataFrame:
             cache_bytes=size_bytes(pl.col("cache")),
         )
         .sort("dataset", "cache_bytes", "cache", "page_bytes", "installed_bytes", nulls_last=True)
-        .select("dataset", "cache", "strategy", "page_bytes", "page_size", "installed_bytes", "overhead_bytes",
-                "crossover_bytes", "crossover_kind", "runs")
+        .select("dataset", "cache", "strategy", "page_bytes", "page_size", "installed_bytes", "overhead_bytes_mean",
+                "overhead_bytes_lo", "overhead_bytes_hi", "seeds", "fits", "fits_from_bytes", "crossover_bytes",
+                "crossover_kind")
     )
 
 
 def render(frame: pl.DataFrame) -> Figure:
-    """A panel per (dataset, cache): log-log overhead lines, crossovers and Hansen's 300 GB."""
+    """A panel per (dataset, cache): log-log overhead lines, crossovers and Hansen's 300 GB.
+
+    Points that do not fit are left out of the lines; each panel says below which RAM a
+    page size does not fit. Bands show the 95 % interval over seeds when there are several.
+    """
     panels = frame.select("dataset", "cache").unique(maintain_order=True).rows()
     cols = 2 if len(panels) == 4 else min(len(panels), 3)
     nrows = -(-len(panels) // cols)
-    fig = new_figure(DOUBLE_WIDTH, 2.5 * nrows)
+    fig = new_figure(DOUBLE_WIDTH, 0.5 + 2.3 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())
     lo, hi = frame["installed_bytes"].min(), frame["installed_bytes"].max()
+    series = frame.select("page_bytes", "strategy", "page_size").unique(maintain_order=True).sort("page_bytes")
+    handles = [Line2D([], [], color=colours[s], marker="o", label=f"{size} pages ({s})")
+               for _page, s, size in series.iter_rows()]
     for ax, (dataset, cache) in zip(axes, panels, strict=False):
         part = frame.filter(pl.col("dataset") == dataset, pl.col("cache") == cache)
-        notes = []
+        drawn = part.filter(pl.col("fits"))
+        notes, misfits = [], {}
         for (_page, strategy, size), line in part.group_by("page_bytes", "strategy", "page_size", maintain_order=True):
             colour = colours[strategy]
-            ax.plot(line["installed_bytes"], line["overhead_bytes"], marker="o", color=colour,
-                    label=f"{size} pages ({strategy})")
-            kind, cross = line["crossover_kind"][0], line["crossover_bytes"][0]
+            points = line.filter(pl.col("fits"))
+            ax.plot(points["installed_bytes"], points["overhead_bytes_mean"], marker="o", color=colour)
+            if points["overhead_bytes_lo"].is_not_null().any():
+                ax.fill_between(points["installed_bytes"], points["overhead_bytes_lo"], points["overhead_bytes_hi"],
+                                color=colour, alpha=0.15, linewidth=0)
+            kind, cross, fits_from = line["crossover_kind"][0], line["crossover_bytes"][0], line["fits_from_bytes"][0]
             if kind in ("crossing", "always"):
                 ax.axvline(cross, color=colour, linestyle=":", linewidth=1)
                 at_most = "≤ " if kind == "always" else ""
-                notes.append((colour, f"{size} wins from {at_most}{format_bytes_short(cross)}"))
-            elif kind == "never":
-                notes.append((colour, f"{size} never wins up to {format_bytes_short(hi)}"))
-        ax.axvline(HANSEN_CROSSOVER_BYTES, color="black", linestyle="--", linewidth=0.9,
-                   label='Hansen: 64K wins at "~300 GB"')
+                notes.append((shade(colour, 1), f"{size} wins from {at_most}{format_bytes_short(cross)}"))
+            elif kind == "never" and points.height:
+                notes.append((shade(colour, 1), f"{size} never wins up to {format_bytes_short(hi)}"))
+            if points.height < line.height:  # grouped by threshold: one note line for all sizes
+                misfits.setdefault(fits_from, []).append(size)
+        for fits_from, sizes in misfits.items():
+            where = "never fit" if fits_from is None else f"do not fit below {format_bytes_short(fits_from)}"
+            notes.append(("0.25", f"files {where} at {', '.join(sizes)} (left out)"))
+        ax.axvline(HANSEN_CROSSOVER_BYTES, color="black", linestyle="--", linewidth=0.9)
         for i, (colour, text) in enumerate(notes):
-            ax.text(0.03, 0.97 - 0.09 * i, text, transform=ax.transAxes, color=colour, fontsize=6.5, va="top",
+            ax.text(0.03, 0.97 - 0.085 * i, text, transform=ax.transAxes, color=colour, fontsize=6.5, va="top",
                     bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         bytes_axis(ax, "x", min(lo, HANSEN_CROSSOVER_BYTES), hi)
-        bytes_axis(ax, "y", part["overhead_bytes"].min(), part["overhead_bytes"].max())
+        if drawn.height:
+            top = drawn["overhead_bytes_hi"].fill_null(drawn["overhead_bytes_mean"]).max()
+            bottom = drawn["overhead_bytes_lo"].fill_null(drawn["overhead_bytes_mean"]).min()
+            bytes_axis(ax, "y", bottom, top)
+            # Headroom above the data for the notes, so they never cover a line.
+            share = min(0.1 + 0.085 * len(notes), 0.5)
+            ax.set_ylim(bottom / 1.5, (top * 1.5) * ((top * 1.5) / (bottom / 1.5)) ** (share / (1 - share)))
         ax.set_title(f"{dataset}, cache={cache}")
         ax.set_xlabel("installed RAM")
-    for ax in axes[len(panels):]:
-        ax.set_visible(False)
-    for row in range(nrows):
-        axes[row * cols].set_ylabel("memmap + page-cache fragmentation")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+        ax.tick_params(axis="x", labelbottom=True)
+    finish_panels(axes, len(panels), cols, "memmap + page-cache\nfragmentation")
+    handles.append(Line2D([], [], color="black", linestyle="--", linewidth=0.9, label='Hansen: 64K wins at "~300 GB"'))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    fig.suptitle(f"points whose files do not fit the machine are left out; {seeds_note(frame['seeds'])}",
+                 fontsize=7)
     return fig

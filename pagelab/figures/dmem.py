@@ -1,126 +1,204 @@
-"""Figure 5: DMEMFS carve-out sizing: guests against the kernel's share that dmem= leaves."""
+"""Figure 5: carve-out sizing: memory sold against the kernel's share that dmem= leaves, per VM mix."""
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, NullLocator
 
 from pagelab.errors import PagelabError
 from pagelab.figures.common import (
+    CARVE_OUT_COLUMNS,
+    NOT_FITTING,
     Summary,
+    carve_out,
     collect,
     require_columns,
+    seeds_note,
     size_bytes,
     with_variants,
 )
 from pagelab.figures.defaults import at_defaults
-from pagelab.figures.style import new_figure, shade, strategy_colors
+from pagelab.figures.style import COLUMN_WIDTH, DOUBLE_WIDTH, finish_panels, new_figure, shade, strategy_colors
+from pagelab.seeds import config_columns, over_seeds
 from pagelab.units import GiB
 
 NAME = "dmem"
-TITLE = "DMEMFS carve-out sizing: guests per host against the kernel's share per node, optimum and cliff"
-COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "nodes", "guests", "shortfall_bytes", "strategy.dmem")
+TITLE = "Carve-out sizing: memory sold per host against the kernel's share per node, optimum and cliff, per VM mix"
+COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "nodes", "guests", "guest_bytes", "fits")
 BASELINE = "base4k"
+MIX = "workload.guests.dataset"
 _DASHES = ["-", "--", "-.", ":"]
 # dmem=[!]size[KMG][:align]: fixed ranges (@addr) sit on one node and are left out.
 _DMEM = r"^\s*(!?)(\d+[KMGTPEkmgtpe]?)(?::[^@]*)?\s*$"
+_GROUP = ["mix", "variant"]
 
 
 def data(summary: Summary) -> pl.DataFrame:
-    """Guests (mean, min, max over seeds) per dpage variant and kernel share per node.
+    """Memory sold and guests (mean and 95 % interval over seeds) per VM mix, variant and kernel share.
 
-    Runs at the workload's default settings but for dmem=. The kernel's share per node
-    is ``size`` for ``dmem=!size`` and the node's memory minus ``size`` for ``dmem=size``.
-    The optimum of a variant is its largest mean guest count, at the smallest kernel share
-    reaching it (the most carved out). The cliff is the next grid point below the optimum:
-    from there on the kernel's share runs out and guests are turned away. Rows of ``base4k`` with guests give the reference line (kernel_share_bytes
-    null). Columns: strategy, variant, kernel_share_bytes, guests, guests_min, guests_max,
-    shortfall_runs, seeds, is_optimum, is_cliff.
+    Runs at the workload's default settings but for dmem= and the VM mix (both free), of
+    strategies with a boot-time carve-out (:func:`~pagelab.figures.common.carve_out`:
+    dmemfs, hvo with ``pool=boot``). The kernel's share per node is ``size`` for
+    ``dmem=!size`` and the node's memory minus ``size`` for ``dmem=size``. The optimum of a variant in a mix is
+    the share with the largest mean memory sold (guest_bytes) among shares whose runs all
+    fit, the smallest share on ties. The cliff is the next grid point below the optimum:
+    from there on the kernel's share runs out. base4k rows give the reference line
+    (kernel_share_bytes null; base4k ignores dmem=, so each seed counts once). Columns:
+    mix, strategy, variant, kernel_share_bytes, guest_bytes_mean/_lo/_hi,
+    guests_mean/_lo/_hi, seeds, fits (false if any seed did not fit), not_fitting_runs,
+    is_optimum, is_cliff.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
-    # The carve-out may be swept as workload.dmem (the preset) or strategy.dmem: both free.
+    if not set(CARVE_OUT_COLUMNS) & set(frame.columns):
+        raise PagelabError(f"figure {NAME}: the results lack column(s) {' or '.join(CARVE_OUT_COLUMNS[:2])}")
     with_guests = at_defaults(frame.filter(pl.col("guests").is_not_null()), prefixes=("workload.",),
-                              free=("workload.dmem",))
-    match = pl.col("strategy.dmem").cast(pl.String).str.extract_groups(_DMEM)
-    dmemfs = (
-        with_guests.filter(pl.col("strategy") == "dmemfs")
+                              free=("workload.dmem", MIX))
+    with_guests = with_guests.with_columns(mix=pl.col(MIX) if MIX in frame.columns else pl.lit(None, pl.String))
+    spec = carve_out(with_guests)
+    match = spec.str.extract_groups(_DMEM)
+    carved = (
+        with_guests.filter(spec.is_not_null())
         .with_columns(bang=match.struct.field("1") == "!", size=size_bytes(match.struct.field("2")))
         .filter(pl.col("size").is_not_null())
         .with_columns(
             kernel_share_bytes=pl.when(pl.col("bang")).then(pl.col("size"))
             .otherwise(pl.col("installed_bytes") // pl.col("nodes") - pl.col("size"))
         )
+        .drop("bang", "size")
     )
-    if dmemfs.select(pl.col("kernel_share_bytes").n_unique()).item() < 2:
-        raise PagelabError(f"figure {NAME}: the results have no dmemfs runs with guests at two or more dmem= "
-                           "values (use --only to skip this figure)")
-    base = with_guests.filter(pl.col("strategy") == BASELINE).with_columns(
-        kernel_share_bytes=pl.lit(None, pl.Int64)
-    )
-    rows = with_variants(pl.concat([dmemfs.drop("bang", "size"), base], how="diagonal_relaxed"),
-                         exclude=("strategy.dmem",))
-    points = rows.group_by("strategy", "variant", "variant_rank", "kernel_share_bytes").agg(
-        guests=pl.col("guests").cast(pl.Float64).mean(),
-        guests_min=pl.col("guests").min().cast(pl.Float64),
-        guests_max=pl.col("guests").max().cast(pl.Float64),
-        shortfall_runs=(pl.col("shortfall_bytes") > 0).sum().cast(pl.Int64),
-        seeds=pl.col("seed").n_unique().cast(pl.Int64),
+    if carved.select(pl.col("kernel_share_bytes").n_unique()).item() < 2:
+        raise PagelabError(f"figure {NAME}: the results have no dmemfs or hvo runs with guests at two or more "
+                           "dmem= values (use --only to skip this figure)")
+    base = with_guests.filter(pl.col("strategy") == BASELINE)
+    base = base.unique(subset=[*config_columns(base, free=("workload.dmem",)), "seed"], keep="first",
+                       maintain_order=True).with_columns(kernel_share_bytes=pl.lit(None, pl.Int64))
+    rows = with_variants(pl.concat([carved, base], how="diagonal_relaxed"), exclude=CARVE_OUT_COLUMNS)
+    if "strategy.pool" in rows.columns:  # plain "hvo" would read as its default, the runtime pool
+        boot = (pl.col("strategy") == "hvo") & (pl.col("strategy.pool") == "boot")
+        rows = rows.with_columns(variant=pl.when(boot).then(pl.concat_str("variant", pl.lit(" pool=boot")))
+                                 .otherwise("variant"))
+    keys = [*_GROUP, "strategy", "variant_rank", "kernel_share_bytes"]
+    points = over_seeds(rows, ["guest_bytes", "guests"], by=keys).join(
+        rows.group_by(keys).agg(fits=pl.col("fits").all(), not_fitting_runs=(~pl.col("fits")).sum().cast(pl.Int64)),
+        on=keys, how="left", nulls_equal=True,
     )
     curve = pl.col("kernel_share_bytes").is_not_null()
-    best = pl.col("guests").filter(curve).max().over("variant")
-    optimum_x = pl.col("kernel_share_bytes").filter(curve & (pl.col("guests") == best)).min().over("variant")
-    below = curve & (pl.col("kernel_share_bytes") < optimum_x)
-    cliff_x = pl.col("kernel_share_bytes").filter(below).max().over("variant")
+    eligible = curve & pl.col("fits")
+    best = pl.col("guest_bytes_mean").filter(eligible).max().over(_GROUP)
+    optimum_x = pl.col("kernel_share_bytes").filter(eligible & (pl.col("guest_bytes_mean") == best)).min().over(_GROUP)
+    cliff_x = pl.col("kernel_share_bytes").filter(curve & (pl.col("kernel_share_bytes") < optimum_x)).max().over(_GROUP)
     return (
         points.with_columns(is_optimum=curve & (pl.col("kernel_share_bytes") == optimum_x),
                             is_cliff=curve & (pl.col("kernel_share_bytes") == cliff_x))
         .with_columns(pl.col("is_optimum", "is_cliff").fill_null(False))
-        .sort("variant_rank", "kernel_share_bytes", nulls_last=True)
-        .select("strategy", "variant", "kernel_share_bytes", "guests", "guests_min", "guests_max",
-                "shortfall_runs", "seeds", "is_optimum", "is_cliff")
+        .sort("mix", "variant_rank", "kernel_share_bytes", nulls_last=True)
+        .select("mix", "strategy", "variant", "kernel_share_bytes",
+                *(f"{v}_{s}" for v in ("guest_bytes", "guests") for s in ("mean", "lo", "hi")),
+                "seeds", "fits", "not_fitting_runs", "is_optimum", "is_cliff")
     )
 
 
+def _interval(lo: float | None, hi: float | None) -> str:
+    """`` [lo, hi]`` in GiB, or nothing for one seed."""
+    return "" if lo is None or hi is None else f" [{lo / GiB:.1f}, {hi / GiB:.1f}]"
+
+
 def render(frame: pl.DataFrame) -> Figure:
-    """Guests against the kernel's share per node, a line per dpage size; base4k dashed."""
-    fig = new_figure(height=2.6)
-    ax = fig.add_subplot()
+    """A panel per VM mix: memory sold against the kernel's share, a line and 95 % band per variant.
+
+    base4k is a horizontal line with its band; stars mark each variant's optimum, listed
+    with its interval in the panel; points that do not fit are hollow.
+    """
+    mixes = frame["mix"].unique(maintain_order=True).to_list()
+    cols = min(len(mixes), 2)
+    nrows = -(-len(mixes) // cols)
+    fig = new_figure(COLUMN_WIDTH if cols == 1 else DOUBLE_WIDTH, 0.9 + 2.5 * nrows)
+    axes = fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())
     curves = frame.filter(pl.col("kernel_share_bytes").is_not_null())
+    order = curves.select("variant", "strategy").unique(maintain_order=True).rows()
     seen: dict[str, int] = {}
-    for i, ((variant, strategy), line) in enumerate(curves.group_by("variant", "strategy", maintain_order=True)):
-        x = line["kernel_share_bytes"] / GiB
-        colour = shade(colours[strategy], seen.get(strategy, 0))  # the strategy's colour, darker per variant
+    colour_of = {}
+    for variant, strategy in order:  # the strategy's colour, darker per variant
+        colour_of[variant] = shade(colours[strategy], seen.get(strategy, 0))
         seen[strategy] = seen.get(strategy, 0) + 1
-        # Wider first: a variant drawn over an identical one leaves it visible.
-        ax.plot(x, line["guests"], color=colour, linestyle=_DASHES[i % len(_DASHES)], marker="o", markersize=2.5,
-                linewidth=max(2.4 - 0.6 * i, 0.8), label=variant)
-        ax.fill_between(x, line["guests_min"], line["guests_max"], color=colour, alpha=0.08, linewidth=0)
-        best = line.filter(pl.col("is_optimum"))
-        ax.scatter(best["kernel_share_bytes"] / GiB, best["guests"], marker="*", s=70, color=colour,
-                   edgecolors="black", linewidths=0.5, zorder=5)
-        for share, guests in best.select("kernel_share_bytes", "guests").iter_rows():
-            ax.annotate(f"optimum !{share / GiB:g}G: {guests:.1f} guests", (share / GiB, guests),
-                        xytext=(8, 6 - 16 * i), textcoords="offset points", fontsize=6, color=colour,
-                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
-        for (share,) in line.filter(pl.col("is_cliff")).select("kernel_share_bytes").iter_rows():
-            ax.axvline(share / GiB, color=colour, linestyle=":", linewidth=0.9)
-    baselines = frame.filter(pl.col("kernel_share_bytes").is_null()).select("strategy", "guests")
-    for strategy, guests in baselines.iter_rows():
-        ax.axhline(guests, color=colours[strategy], linestyle=(0, (4, 2)), linewidth=1,
-                   label=f"{strategy} (no carve-out)")
-    cliffs = curves.filter(pl.col("is_cliff"))
-    if cliffs.height:
-        x = cliffs["kernel_share_bytes"].max() / GiB
-        ax.axvspan(curves["kernel_share_bytes"].min() / GiB / 1.1, x, color="0.5", alpha=0.1, linewidth=0)
-        ax.text(x * 1.02, 0.03, "← kernel's share runs out", transform=ax.get_xaxis_transform(), ha="left",
-                va="bottom", fontsize=6)
-    ax.set_xscale("log", base=2)
+    style = {v: {"linestyle": _DASHES[i % len(_DASHES)], "linewidth": max(2.2 - 0.5 * i, 0.8)}
+             for i, (v, _s) in enumerate(order)}  # wider first: a variant on top of an identical one leaves it visible
+    shares = curves["kernel_share_bytes"].unique().sort().to_numpy() / GiB
+    top = frame["guest_bytes_mean"].max() / GiB
+    log_x = shares.max() / shares.min() > 8  # a wide grid reads best on a log axis
+    xlim = (shares.min() / 1.1, shares.max() * 1.1) if log_x else (shares.min() - 0.6, shares.max() + 0.6)
+    for ax, mix in zip(axes, mixes, strict=False):
+        part = curves.filter(pl.col("mix").eq_missing(mix))
+        optima = []
+        for (variant,), line in part.group_by("variant", maintain_order=True):
+            colour = colour_of[variant]
+            x = line["kernel_share_bytes"].to_numpy() / GiB
+            y = line["guest_bytes_mean"].to_numpy() / GiB
+            ax.plot(x, y, color=colour, marker="o", markersize=2.5, **style[variant])
+            if line["guest_bytes_lo"].is_not_null().any():
+                ax.fill_between(x, line["guest_bytes_lo"].to_numpy() / GiB, line["guest_bytes_hi"].to_numpy() / GiB,
+                                color=colour, alpha=0.12, linewidth=0)
+            misfit = ~line["fits"].to_numpy()
+            ax.scatter(x[misfit], y[misfit], s=18, facecolors="white", edgecolors=colour, linewidths=0.9, zorder=6)
+            for share, mean, lo, hi in line.filter(pl.col("is_optimum")).select(
+                    "kernel_share_bytes", "guest_bytes_mean", "guest_bytes_lo", "guest_bytes_hi").iter_rows():
+                ax.scatter([share / GiB], [mean / GiB], marker="*", s=70, color=colour, edgecolors="black",
+                           linewidths=0.5, zorder=7)
+                text = f"{variant}: !{share / GiB:g}G, {mean / GiB:.1f} GiB{_interval(lo, hi)}"
+                optima.append((shade(colour, 1), text))  # darker: light colours are hard to read as text
+        for mean, lo, hi in frame.filter(pl.col("kernel_share_bytes").is_null(), pl.col("mix").eq_missing(mix)).select(
+                "guest_bytes_mean", "guest_bytes_lo", "guest_bytes_hi").iter_rows():
+            ax.axhline(mean / GiB, color=colours[BASELINE], linestyle=(0, (4, 2)), linewidth=1)
+            text = f"{BASELINE} (reference): {mean / GiB:.1f} GiB{_interval(lo, hi)}"
+            optima.append((shade(colours[BASELINE], 1), text))
+            if lo is not None:
+                ax.axhspan(lo / GiB, hi / GiB, color=colours[BASELINE], alpha=0.12, linewidth=0)
+        cliffs = part.filter(pl.col("is_cliff"))
+        if cliffs.height:
+            edge = cliffs["kernel_share_bytes"].max() / GiB
+            ax.axvspan(xlim[0], edge, color="0.5", alpha=0.1, linewidth=0)
+            axis = math.log if log_x else float
+            at = (axis(edge) - axis(xlim[0])) / (axis(xlim[1]) - axis(xlim[0]))
+            inside = at > 0.25  # a narrow band has no room for the label: it goes right of the edge
+            ax.annotate("← kernel's share\nruns out", (edge, 1), xycoords=("data", "axes fraction"),
+                        xytext=(-2 if inside else 2, -3), textcoords="offset points", ha="right" if inside else "left",
+                        va="top", fontsize=6)
+        # Optima listed low on the right, under the curves' plateau.
+        for i, (colour, text) in enumerate(reversed(optima)):
+            ax.text(0.98, 0.04 + 0.075 * i, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6,
+                    color=colour, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                        "alpha": 0.85})
+        ax.text(0.98, 0.04 + 0.075 * len(optima), "★ optimum (largest mean) [95 % CI]:", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=6)
+        if mix is not None:
+            ax.set_title(f"VM mix {mix}")
+        ax.set_xlabel("kernel's share per node, GiB (dmem=!size)")
+        ax.tick_params(axis="x", labelbottom=True)
+    finish_panels(axes, len(mixes), cols, "memory sold (GiB)")
+    ax = axes[0]
+    if log_x:
+        ax.set_xscale("log", base=2)
+    else:
+        ax.xaxis.set_major_locator(FixedLocator(shares.tolist()))
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
-    ax.set_xlim(curves["kernel_share_bytes"].min() / GiB / 1.1, curves["kernel_share_bytes"].max() / GiB * 1.1)
-    ax.set_ylim(0, frame["guests_max"].max() * 1.2)  # room for the optimum labels
-    ax.set_xlabel("kernel's share per node, GiB (dmem=!size)")
-    ax.set_ylabel("guests per host")
-    ax.legend(loc="upper left")  # the region left of the optimum is empty up there
+    ax.set_xlim(*xlim)
+    ax.set_ylim(0, math.ceil(top * 1.12 / 10) * 10)  # by the means: a few seeds' wide bands may run off
+    handles = [Line2D([], [], color=colour_of[v], marker="o", markersize=2.5, **style[v], label=v) for v, _s in order]
+    if frame["kernel_share_bytes"].is_null().any():
+        handles.append(Line2D([], [], color=colours[BASELINE], linestyle=(0, (4, 2)), linewidth=1,
+                              label=f"{BASELINE} (no carve-out)"))
+    handles.append(Patch(color="0.5", alpha=0.25, linewidth=0, label="95 % CI band"))
+    if not frame["fits"].all():
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.3",
+                              label=f"hollow: {NOT_FITTING}"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2 if cols == 1 else 4))
+    fig.suptitle(seeds_note(frame["seeds"]), fontsize=7)
     return fig

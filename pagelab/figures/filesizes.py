@@ -1,4 +1,7 @@
-"""Figure 7: file-size distributions of every files dataset, as the surveys present them."""
+"""Figure 7: file-size distributions of every files dataset, as the surveys present them.
+
+Drawn from the datasets themselves, not from results rows: no run, fitting or not, enters it.
+"""
 
 from __future__ import annotations
 
@@ -102,5 +105,5 @@ def render(frame: pl.DataFrame) -> Figure:
         ax.set_title(f"cumulative share of {title}")
         ax.set_xlabel("file size (at most)")
     axes[0].set_ylabel("cumulative share (%)")
-    axes[1].legend(loc="center right")
+    axes[0].legend(loc="center right")  # every files curve has reached 100 % there
     return fig

@@ -3,6 +3,8 @@
 The seam for measured data: pass a census from ``pagelab measure`` (columns ``size`` and
 ``folios``, optional ``pages``, ``read_size``, ``read_ahead_kb``) as ``measured`` and it is
 drawn as points beside the model, which then runs with the measurement's parameters.
+Results rows only tune the model (folio runs' read_ahead_kb and max_order), so whether a
+run fit its machine does not enter this figure.
 """
 
 from __future__ import annotations

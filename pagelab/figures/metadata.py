@@ -7,13 +7,13 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
-from pagelab.figures.common import Summary, collect, require_columns, with_variants
+from pagelab.figures.common import NOT_FITTING, Summary, collect, require_columns, with_variants
 from pagelab.figures.reference import ARTICLE_POINTS
 from pagelab.figures.style import bytes_axis, new_figure, shade, strategy_colors
 
 NAME = "metadata"
 TITLE = "Page metadata (memmap + descriptors) against installed RAM, with the article's three points"
-COLUMNS = ("strategy", "installed_bytes", "memmap_bytes", "descriptor_bytes")
+COLUMNS = ("strategy", "installed_bytes", "memmap_bytes", "descriptor_bytes", "fits")
 _DASHES = ["", (4, 1.5), (1.5, 1.5), (5, 1.5, 1.5, 1.5)]
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
 
@@ -22,8 +22,10 @@ def data(summary: Summary) -> pl.DataFrame:
     """Metadata bytes per strategy variant and installed RAM (mean over duplicate runs).
 
     Metadata is what scales with RAM: the memmap plus other descriptors (dmemfs bitmaps);
-    page tables depend on the workload and stay out. Columns: strategy, variant,
-    installed_bytes, metadata_bytes (Float64), metadata_pct (of installed), runs.
+    page tables depend on the workload and stay out. The metadata of a machine whose host
+    needs do not fit is still what it boots with, so such points stay, with fits=false
+    (false if any of the point's runs did not fit). Columns: strategy, variant,
+    installed_bytes, metadata_bytes (Float64), metadata_pct (of installed), runs, fits.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
@@ -36,16 +38,17 @@ def data(summary: Summary) -> pl.DataFrame:
         .agg(
             metadata_bytes=(pl.col("memmap_bytes") + pl.col("descriptor_bytes")).cast(pl.Float64).mean(),
             runs=pl.len().cast(pl.Int64),
+            fits=pl.col("fits").all(),
         )
         .with_columns(metadata_pct=100 * pl.col("metadata_bytes") / pl.col("installed_bytes"))
         .sort("variant_rank", "installed_bytes")
-        .select("strategy", "variant", "installed_bytes", "metadata_bytes", "metadata_pct", "runs")
+        .select("strategy", "variant", "installed_bytes", "metadata_bytes", "metadata_pct", "runs", "fits")
     )
 
 
 def render(frame: pl.DataFrame) -> Figure:
-    """Log-log lines per variant; the article's points annotated in black."""
-    fig = new_figure(height=2.7)
+    """Log-log lines per variant; points that do not fit hollow; the article's points in black."""
+    fig = new_figure(height=3.7)
     ax = fig.add_subplot()
     order = frame["variant"].unique(maintain_order=True).to_list()
     colours = strategy_colors(frame["strategy"].unique().to_list())
@@ -57,6 +60,7 @@ def render(frame: pl.DataFrame) -> Figure:
     for variant in order:
         rank_in_strategy[variant] = seen.get(strategy_of[variant], 0)
         seen[strategy_of[variant]] = rank_in_strategy[variant] + 1
+    palette = {v: shade(colours[strategy_of[v]], rank_in_strategy[v]) for v in order}
     sns.lineplot(
         data=frame.to_pandas(),  # seaborn 0.13 reads pandas only
         x="installed_bytes",
@@ -65,7 +69,7 @@ def render(frame: pl.DataFrame) -> Figure:
         hue_order=order,
         style="variant",
         style_order=order,
-        palette={v: shade(colours[strategy_of[v]], rank_in_strategy[v]) for v in order},
+        palette=palette,
         dashes={v: _DASHES[rank_in_strategy[v] % len(_DASHES)] for v in order},
         markers={v: _MARKERS[i % len(_MARKERS)] for i, v in enumerate(order)},
         # Earlier lines are wider, so a line drawn over an identical one (folio on base4k,
@@ -78,20 +82,41 @@ def render(frame: pl.DataFrame) -> Figure:
         errorbar=None,
         ax=ax,
     )
+    misfits = frame.filter(~pl.col("fits"))
+    if misfits.height:  # the memmap is real, but this machine cannot hold its host's needs
+        ax.scatter(misfits["installed_bytes"], misfits["metadata_bytes"], s=30, marker="o", facecolors="white",
+                   edgecolors=[palette[v] for v in misfits["variant"]], linewidths=1.0, zorder=6)
+        ax.scatter([], [], s=30, marker="o", facecolors="white", edgecolors="0.3", linewidths=1.0,
+                   label=f"hollow: {NOT_FITTING}")  # one grey entry for every colour
     xs = [p.installed_bytes for p in ARTICLE_POINTS]
     ys = [p.memmap_bytes for p in ARTICLE_POINTS]
     ax.scatter(xs, ys, s=40, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
                label="LWN 2020 (article)")
-    for point in ARTICLE_POINTS:
-        ax.annotate(point.label, (point.installed_bytes, point.memmap_bytes), xytext=(6, -10),
-                    textcoords="offset points", fontsize=6.5,
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    for i, point in enumerate(ARTICLE_POINTS):
+        # Above the lines (up and left), where no strategy draws; the first point sits at the left edge.
+        first = i == 0
+        ax.annotate(point.label, (point.installed_bytes, point.memmap_bytes), xytext=(6, -10) if first else (-6, 5),
+                    textcoords="offset points", fontsize=6.5, ha="left" if first else "right",
+                    va="top" if first else "bottom")
     lo = min(frame["installed_bytes"].min(), *xs)
     hi = max(frame["installed_bytes"].max(), *xs)
     bytes_axis(ax, "x", lo, hi)
     positive = frame.filter(pl.col("metadata_bytes") > 0)["metadata_bytes"]
     bytes_axis(ax, "y", min(positive.min() if positive.len() else 1, *ys), max(frame["metadata_bytes"].max(), *ys))
+    # Coinciding lines show as one: name them (folio and a runtime hvo pool draw base4k's memmap).
+    same = (
+        frame.group_by("variant", maintain_order=True)
+        .agg(key=pl.col("metadata_bytes").sort_by("installed_bytes").cast(pl.String).str.join(","),
+             at=pl.col("installed_bytes").sort().cast(pl.String).str.join(","))
+        .group_by("key", "at", maintain_order=True).agg("variant")
+        .filter(pl.col("variant").list.len() > 1)
+    )
+    for i, variants in enumerate(same["variant"].to_list()):
+        ax.text(0.98, 0.03 + 0.07 * i, "same line: " + " = ".join(variants), transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=6.5)
     ax.set_xlabel("installed RAM")
     ax.set_ylabel("page metadata (memmap + descriptors)")
-    ax.legend(loc="upper left", ncols=1, handlelength=2.6)
+    # Below the axes: inside, the lines of every strategy pass under it somewhere.
+    ax.get_legend().remove()  # seaborn's, inside the axes
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, handlelength=2.6)
     return fig

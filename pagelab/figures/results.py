@@ -29,7 +29,9 @@ def normalise(frame: pl.DataFrame, experiment: str | None = None) -> pl.DataFram
     """Keep the results-row columns (plus ``experiment``) and sort every row deterministically.
 
     Job and status columns (paths, timings) are dropped: they would change the bytes of
-    the outputs between identical runs and no figure reads them.
+    the outputs between identical runs and no figure reads them. Nested columns (``pools``,
+    one entry per node and pool) are kept but are no sort key: the scalar columns already
+    order the rows, and polars cannot sort every nested type.
     """
     if experiment is not None and EXPERIMENT not in frame.columns:
         frame = frame.with_columns(pl.lit(experiment).alias(EXPERIMENT))
@@ -37,7 +39,8 @@ def normalise(frame: pl.DataFrame, experiment: str | None = None) -> pl.DataFram
     keep += sorted(c for c in frame.columns if c.startswith(("strategy.", "workload.")))
     keep += [EXPERIMENT] if EXPERIMENT in frame.columns else []
     frame = frame.select(keep)
-    return frame.sort(keep, nulls_last=True, maintain_order=True)
+    keys = [c for c in keep if not frame.schema[c].is_nested()]
+    return frame.sort(keys, nulls_last=True, maintain_order=True)
 
 
 def _experiment_name(path: Path, root: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -108,3 +108,11 @@ def bytes_axis(ax: Axes, which: str, lo: float, hi: float, max_ticks: int = 6) -
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_minor_locator(NullLocator())
     axis.set_major_formatter(FuncFormatter(lambda value, _pos: format_bytes_short(value)))
+
+
+def finish_panels(axes: Sequence[Axes], used: int, cols: int, ylabel: str) -> None:
+    """Hide the panels of a grid beyond the ``used`` ones; label the y axes of its first column."""
+    for ax in axes[used:]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel(ylabel)

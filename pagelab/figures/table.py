@@ -1,7 +1,8 @@
 """The LaTeX (booktabs) table of headline numbers: overhead % per strategy and workload.
 
 Headline means the shipped defaults: for each strategy and workload, only runs whose
-parameters equal that pair's default configuration count.
+parameters equal that pair's default configuration count. A cell whose runs do not fit
+the machine (fits=false) carries a dagger, explained under the table.
 """
 
 from __future__ import annotations
@@ -9,33 +10,34 @@ from __future__ import annotations
 import polars as pl
 
 from pagelab import __version__
-from pagelab.figures.common import Summary, collect, require_columns, require_rows
+from pagelab.figures.common import NOT_FITTING, Summary, collect, require_columns, require_rows
 from pagelab.figures.defaults import at_defaults
+from pagelab.seeds import over_seeds
 
 NAME = "overhead"
 TITLE = "Table: overhead (% of installed memory) per strategy and workload, at the shipped defaults"
-COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "overhead_pct")
+COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "overhead_pct", "fits")
+DAGGER = r"\textsuperscript{\dag}"
 
 
 def data(summary: Summary) -> pl.DataFrame:
-    """Mean overhead_pct over seeds per strategy and workload, at the defaults.
+    """Mean overhead_pct and its 95 % interval over seeds per strategy and workload, at the defaults.
 
-    Columns: strategy, workload, overhead_pct, installed_bytes, seeds; sorted by strategy,
-    then workloads by installed RAM (small machines first).
+    Columns: strategy, workload, overhead_pct_mean, overhead_pct_lo, overhead_pct_hi
+    (null for one seed), seeds, installed_bytes, fits (false if any run did not fit);
+    sorted by strategy, then workloads by installed RAM (small machines first).
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
     rows = require_rows(at_defaults(frame), NAME, "runs at a strategy's and workload's default settings")
+    keys = ["strategy", "workload"]
+    machine = rows.group_by(keys).agg(installed_bytes=pl.col("installed_bytes").max(), fits=pl.col("fits").all())
     return (
-        rows.group_by("strategy", "workload")
-        .agg(
-            overhead_pct=pl.col("overhead_pct").mean(),
-            installed_bytes=pl.col("installed_bytes").max(),
-            seeds=pl.col("seed").n_unique().cast(pl.Int64),
-        )
+        over_seeds(rows, ["overhead_pct"], by=keys)
+        .join(machine, on=keys, how="left")
         .with_columns(workload_ram=pl.col("installed_bytes").max().over("workload"))
         .sort("strategy", "workload_ram", "workload")
-        .select("strategy", "workload", "overhead_pct", "installed_bytes", "seeds")
+        .select(*keys, "overhead_pct_mean", "overhead_pct_lo", "overhead_pct_hi", "seeds", "installed_bytes", "fits")
     )
 
 
@@ -46,22 +48,38 @@ def _tex(text: str) -> str:
     return text
 
 
+def _cell(mean: float, lo: float | None, hi: float | None, fits: bool) -> str:
+    """A cell's text: the mean, ``± half-width`` when there is an interval, a dagger if it does not fit."""
+    text = f"{mean:.2f}" + (rf" $\pm$ {(hi - lo) / 2:.2f}" if lo is not None and hi is not None else "")
+    return text + ("" if fits else DAGGER)
+
+
 def render(frame: pl.DataFrame) -> str:
-    """A booktabs ``tabular``: a row per strategy, a column per workload, two decimals."""
+    """A booktabs ``tabular``: a row per strategy, a column per workload, two decimals, notes below."""
     by_ram = frame.group_by("workload").agg(ram=pl.col("installed_bytes").max()).sort("ram", "workload")
     workloads = by_ram["workload"].to_list()
-    cell = {(s, w): v for s, w, v in frame.select("strategy", "workload", "overhead_pct").iter_rows()}
+    columns = ("strategy", "workload", "overhead_pct_mean", "overhead_pct_lo", "overhead_pct_hi", "fits")
+    cell = {(s, w): _cell(*values) for s, w, *values in frame.select(columns).iter_rows()}
     strategies = frame["strategy"].unique(maintain_order=True).to_list()
-    body = [[s, *(f"{cell[s, w]:.2f}" if (s, w) in cell else "--" for w in workloads)] for s in strategies]
+    body = [[_tex(s), *(cell.get((s, w), "--") for w in workloads)] for s in strategies]
+    lo, hi = int(frame["seeds"].min()), int(frame["seeds"].max())
+    seeds = f"{hi} seed{'s' if hi != 1 else ''}" if lo == hi else f"{lo}--{hi} seeds"
+    span = len(workloads) + 1
+    notes = [f"Mean over {seeds} per cell; $\\pm$: half-width of the 95\\,\\% Student-t interval." if hi > 1
+             else "1 seed per cell (no interval)."]
+    if not frame["fits"].all():
+        notes.append(f"{DAGGER}\\,{_tex(NOT_FITTING)}; the overhead counts only what was placed.")
     lines = [
-        f"% pagelab {__version__}: overhead in % of installed memory, shipped defaults, mean over seeds.",
+        f"% pagelab {__version__}: overhead in % of installed memory (metadata, internal fragmentation,",
+        "% stranded memory; free memory is not overhead), shipped defaults, mean over seeds.",
         "% Requires \\usepackage{booktabs}.",
         "\\begin{tabular}{l" + "r" * len(workloads) + "}",
         "\\toprule",
         " & ".join(["Strategy", *(_tex(w) for w in workloads)]) + " \\\\",
         "\\midrule",
-        *(" & ".join(_tex(v) for v in row) + " \\\\" for row in body),
+        *(" & ".join(row) + " \\\\" for row in body),
         "\\bottomrule",
+        *(f"\\multicolumn{{{span}}}{{l}}{{\\footnotesize {note}}} \\\\" for note in notes),
         "\\end{tabular}",
     ]
     return "\n".join(lines) + "\n"
