@@ -43,6 +43,7 @@ from pagelab.errors import PagelabError
 from pagelab.units import MiB
 
 KINDS = ("file", "anon", "guest", "host")
+GUEST_MEMORY = ("managed", "pinned")  # StrategySpec.guest_memory
 KERNEL = "kernel"
 MAPPED_KINDS = ("anon", "guest", "host")
 MEMORY_MODELS = ("sparsemem_vmemmap", "flatmem")
@@ -164,13 +165,16 @@ class StrategySpec:
     """A strategy as a plugin registers it.
 
     ``params`` is a dataclass; it becomes the Hydra config node ``strategy/<name>``.
-    ``factory(params)`` returns the :class:`Strategy`.
+    ``factory(params)`` returns the :class:`Strategy`. ``guest_memory`` says who backs
+    guest memory: ``managed`` (the kernel's page allocator, so a fleet may overcommit it)
+    or ``pinned`` (a carve-out or HugeTLB pages, backed whole from the start).
     """
 
     name: str
     params: type
     factory: Callable[[Any], Strategy]
     description: str = ""
+    guest_memory: str = "managed"
 
 
 def per_node(value: PerNode, machine: Machine) -> tuple[int, ...]:

@@ -54,6 +54,29 @@ class GuestsConfig:
 
 
 @dataclass
+class FleetConfig:
+    """A fleet of identical hosts over time (workload=fleet, docs/fleet.md); hosts=0: one host."""
+
+    hosts: int = 0  # H; 0: not a fleet run
+    hours: int = 720  # T: hours simulated from the stream's first hour
+    # vm_timeseries dataset: replay its VMs (arrival, departure, hourly usage); vms dataset:
+    # a synthetic stream of that mix (Poisson arrivals, lognormal lifetimes).
+    dataset: str = "bitbrains_rnd_2013_hourly"
+    month: Optional[str] = None  # trace: one month of it (2013-7, 2013-8, 2013-9); null: all
+    policy: str = "first_fit"  # first_fit, best_fit or most_free (the host with the most room)
+    overcommit_ratio: float = 1.0  # guest memory sold per byte of room; managed strategies only
+    # Synthetic stream. Arrival rate: vms over the hours if vms > 0, else the rate at which
+    # provisioned memory in use reaches `load` times the fleet's installed memory (Little's law).
+    vms: int = 0
+    load: float = 1.0
+    lifetime_mean_hours: float = 168.0  # lognormal lifetime: its mean, and sigma of its log
+    lifetime_sigma: float = 1.0
+    usage_dataset: str = "bitbrains_rnd_2013_hourly"  # per-VM usage/provisioned, by hour of day
+    usage_month: str = "2013-7"
+    search: bool = True  # find hosts_needed (the smallest fleet with no rejection)
+
+
+@dataclass
 class WorkloadConfig:
     """A machine and what runs on it. Sizes use the kernel's syntax: 4K, 128M, 16G."""
 
@@ -74,6 +97,7 @@ class WorkloadConfig:
     files: FilesConfig = field(default_factory=FilesConfig)
     anon: AnonConfig = field(default_factory=AnonConfig)
     guests: GuestsConfig = field(default_factory=GuestsConfig)
+    fleet: Optional[FleetConfig] = None  # null: one host (every workload but fleet)
 
 
 def strategy_node(name: str, params: type) -> type:

@@ -15,6 +15,29 @@ import polars as pl
 from pagelab.allocator import Allocation, Machine, per_node
 from pagelab.placement import POOL_SCHEMA, Placement
 
+# Fleet columns (workload=fleet, docs/fleet.md), null for a single host. In a fleet run the
+# columns before them describe one host of the fleet with its own needs placed and no guests.
+FLEET_SCHEMA: dict[str, pl.DataType] = {
+    "fleet_guest_memory": pl.String,  # managed (overcommittable) or pinned
+    "fleet_hosts": pl.Int64,  # H, the fleet simulated
+    "fleet_hosts_needed": pl.Int64,  # smallest fleet with no rejection (null: not searched)
+    "fleet_host_room_bytes": pl.Int64,  # one host's free memory after its own needs, every pool
+    "fleet_vms": pl.Int64,  # VMs in the stream
+    "fleet_placed": pl.Int64,
+    "fleet_rejected": pl.Int64,
+    "fleet_rejection_rate": pl.Float64,  # rejected / VMs
+    "fleet_mean_sold_bytes": pl.Int64,  # provisioned guest memory placed, mean over hours
+    "fleet_mean_used_bytes": pl.Int64,  # its hourly peak usage, mean over hours
+    "fleet_peak_violations": pl.Int64,  # most hosts whose backed memory exceeds a pool in one hour
+    "fleet_violation_host_hours": pl.Int64,
+    "fleet_unplaceable": pl.Int64,  # VMs too large for an empty host: always rejected
+    # Per hour: hosts in use, guest memory sold and used, memory left unsold, hosts in violation.
+    "fleet_timeline": pl.List(pl.Struct({
+        "hour": pl.Int64, "hosts_in_use": pl.Int64, "provisioned_bytes": pl.Int64, "used_bytes": pl.Int64,
+        "free_bytes": pl.Int64, "violations": pl.Int64,
+    })),
+}
+
 # Fixed leading columns; strategy.* and workload.* parameter columns follow, sorted.
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "strategy": pl.String,
@@ -45,6 +68,8 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "guest_bytes": pl.Int64,
     # One entry per node and pool (see pagelab.placement.POOL_SCHEMA).
     "pools": pl.List(pl.Struct(POOL_SCHEMA)),
+    # Fleet runs only (workload=fleet); null for a single host.
+    **FLEET_SCHEMA,
 }
 
 
@@ -60,8 +85,9 @@ def results_row(
     has_files: bool,
     has_guests: bool,
     params: dict[str, Any],
+    fleet: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """Sum the placed requests and every pool into one results row."""
+    """Sum the placed requests and every pool into one results row; ``fleet`` fills the fleet columns."""
     placed = placement.requests
     file = pl.col("kind") == "file"
     totals = placed.select(
@@ -111,6 +137,7 @@ def results_row(
         "guests": placement.guests if has_guests else None,
         "guest_bytes": totals["guest_bytes"] if has_guests else None,
         "pools": placement.pools.to_dicts(),
+        **{key: (fleet or {}).get(key) for key in FLEET_SCHEMA},
     }
     fixed = pl.DataFrame([row], schema=RESULT_SCHEMA)
     extra = {key: params[key] for key in sorted(params)}

@@ -87,7 +87,7 @@ def capacity(machine: Machine, allocation: Allocation) -> tuple[np.ndarray, np.n
     return size, fixed
 
 
-def _object_costs(requests: pl.DataFrame, names: list[str]) -> np.ndarray:
+def object_costs(requests: pl.DataFrame, names: list[str]) -> np.ndarray:
     """Bytes one object of each request takes in each pool (rows requests, columns pools)."""
     count = requests["count"].to_numpy()
     own = (requests["allocated_bytes"] + requests["stranded_bytes"]).to_numpy() // count
@@ -164,7 +164,7 @@ def place(machine: Machine, allocation: Allocation, *, policy: str = "first_fit"
     names = pool_names(allocation)
     size, fixed = capacity(machine, allocation)
     free = size - fixed
-    cost = _object_costs(requests, names)
+    cost = object_costs(requests, names)
     counts = requests["count"].to_numpy()
     nodes = requests["node"].to_numpy().copy()
     placed = np.zeros(requests.height, dtype=np.int64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from omegaconf import DictConfig
@@ -20,14 +20,20 @@ from pagelab.workloads import build_workload
 
 @dataclass(frozen=True)
 class Outcome:
-    """The results row, and the placement behind it (which pools were short)."""
+    """The results row, the placement behind it (which pools were short), and any further
+    tables of the run by name (a fleet's hourly ``timeline``), each one Parquet file."""
 
     row: pl.DataFrame
     placement: Placement
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def simulate(cfg: DictConfig) -> Outcome:
-    """Run the configured strategy on the configured workload."""
+    """Run the configured strategy on the configured workload (a fleet: :mod:`pagelab.fleet`)."""
+    from pagelab.fleet import is_fleet, simulate_fleet  # deferred: the fleet imports Outcome
+
+    if is_fleet(cfg):
+        return simulate_fleet(cfg)
     name = cfg.strategy.name
     registered = installed_strategies()[name]
     workload = build_workload(cfg.workload, cfg.seed)
@@ -42,6 +48,7 @@ def simulate(cfg: DictConfig) -> Outcome:
     params = {**flatten("strategy", cfg.strategy), **flatten("workload", cfg.workload)}
     params.pop("strategy.name")
     params.pop("workload.name")
+    params.pop("workload.fleet", None)  # null for one host: no column, as before fleets
     row = results_row(
         strategy=name,
         workload=workload.name,

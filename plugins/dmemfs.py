@@ -85,4 +85,5 @@ class Dmemfs:
 
 @hookimpl
 def pagelab_strategies() -> list[StrategySpec]:
-    return [StrategySpec("dmemfs", DmemfsParams, Dmemfs, "DMEMFS carve-out for guest memory")]
+    return [StrategySpec("dmemfs", DmemfsParams, Dmemfs, "DMEMFS carve-out for guest memory",
+                         guest_memory="pinned")]

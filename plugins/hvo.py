@@ -104,4 +104,5 @@ class Hvo:
 
 @hookimpl
 def pagelab_strategies() -> list[StrategySpec]:
-    return [StrategySpec("hvo", HvoParams, Hvo, "HugeTLB pages for guests with vmemmap optimization")]
+    return [StrategySpec("hvo", HvoParams, Hvo, "HugeTLB pages for guests with vmemmap optimization",
+                         guest_memory="pinned")]  # HugeTLB pages are never swapped or reclaimed

@@ -21,6 +21,8 @@ from pagelab.figures import (
     crossover,
     dmem,
     filesizes,
+    fleet,
+    fleet_timeline,
     folios,
     footprint,
     hosting,
@@ -393,6 +395,9 @@ def summary() -> dict[str, pl.DataFrame]:
                         for n in (1, 4, 12, 32) for seed in (0, 1)]
         + [["strategy=hvo_boot", "workload=hosting", f"workload.dmem='!{n}G'"] for n in (4, 12)]
         + [["strategy=base4k", "workload=hosting", f"seed={seed}"] for seed in (0, 1)],
+        # A week of the trace on its 16 hosts, with and without overcommit.
+        "fleet_overcommit": [[f"strategy={s}", "workload=fleet", "workload.fleet.hours=168",
+                              f"workload.fleet.overcommit_ratio={r}"] for s in ("base4k", "dmemfs") for r in (1.0, 1.5)],
         "headline": [[f"strategy={s}", "workload=pc1991"] for s in ("base4k", "page64k")]
         + [[f"strategy={s}", "workload=pagecache"] for s in ("base4k", "page64k")],
     }
@@ -411,6 +416,8 @@ def figure_data(summary) -> dict[str, pl.DataFrame]:
         "folios": folios.data(summary["headline"]),
         "filesizes": filesizes.data(summary["headline"], names=["irlam_ufs93"]),
         "overhead": table.data(summary["headline"]),
+        "fleet": fleet.data(summary["fleet_overcommit"]),
+        "fleet_timeline": fleet_timeline.data(summary["fleet_overcommit"]),
     }
 
 
@@ -566,7 +573,7 @@ def test_rendering_twice_gives_identical_bytes(figure_data, tmp_path):
             paths = [p for name, spec in FIGURES.items() if not spec.is_table
                      for p in save_figure(spec.render(figure_data[name]), tmp_path / run / name)]
         digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
-    assert len(digests[0]) == 3 * 7 and digests[0] == digests[1]
+    assert len(digests[0]) == 3 * 9 and digests[0] == digests[1]
     pdf = (tmp_path / "a" / "metadata.pdf").read_bytes()
     assert b"/FontFile2" in pdf and b"CreationDate" not in pdf  # TrueType fonts, no timestamp
 
@@ -692,3 +699,14 @@ def test_results_are_named_by_the_preset_hydra_recorded_and_lose_job_columns(tmp
     [source] = loaded.sources
     assert (source["path"], source["experiment"], source["rows"]) == (
         "multirun/2026-11-27_12-00-00/summary.parquet", "crossover", 2)
+
+
+def test_fleet_figures_show_that_only_managed_memory_gains_from_overcommit(figure_data):
+    needed = {(s, r): n for s, r, n in figure_data["fleet"].select(
+        "strategy", "overcommit_ratio", "hosts_needed_mean").iter_rows()}
+    assert needed[("base4k", 1.5)] < needed[("base4k", 1.0)]  # managed memory is overcommitted
+    assert needed[("dmemfs", 1.5)] == needed[("dmemfs", 1.0)]  # pinned memory never is
+    with paper_style():
+        fig = fleet.render(figure_data["fleet"])
+        timeline = fleet_timeline.render(figure_data["fleet_timeline"])
+    assert fig.axes and timeline.axes

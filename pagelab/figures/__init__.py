@@ -21,6 +21,8 @@ from pagelab.figures import (
     crossover,
     dmem,
     filesizes,
+    fleet,
+    fleet_timeline,
     folios,
     footprint,
     hosting,
@@ -67,6 +69,8 @@ FIGURES: dict[str, FigureSpec] = {
         _spec(dmem, ("dmem_sizing", "dmem_optimum", "hosting_density")),
         _spec(folios, ("folio_orders",)),
         _spec(filesizes, ()),
+        _spec(fleet, ("fleet_overcommit",)),
+        _spec(fleet_timeline, ("fleet_overcommit",)),
         _spec(table, ("headline",)),
     )
 }

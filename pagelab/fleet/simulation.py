@@ -1,0 +1,166 @@
+"""The fleet over time: VMs placed in arrival order, departures freeing room, hourly accounts.
+
+Admission works in exact integers. With an overcommit ratio ``r = num / den`` (1 for pinned
+guest memory), a node's pool admits a VM while its guest memory ``G`` stays within
+``r x (room - O)``, ``O`` being the overheads (never overcommitted):
+``num x (room - O) - den x G >= 0``. Each node keeps that quantity per pool; a VM needs
+``num x overhead + den x guest`` of it. Placement is sequential (each choice changes the
+room left) and vectorised over hosts; departures, which never interact, are applied
+together at the start of each hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import polars as pl
+
+from pagelab.errors import PagelabError
+from pagelab.fleet.capacity import HostModel
+from pagelab.fleet.stream import Stream
+
+POLICIES = ("first_fit", "best_fit", "most_free")
+MAX_DENOMINATOR = 1000
+
+
+def ratio_fraction(ratio: float) -> Fraction:
+    """The overcommit ratio as an exact fraction (at most 1/1000 apart); at least 1."""
+    if not ratio >= 1.0:
+        raise PagelabError(f"workload.fleet.overcommit_ratio: must be at least 1.0 (no overcommit), got {ratio}")
+    return Fraction(str(ratio)).limit_denominator(MAX_DENOMINATOR)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """One host's admission room per node and pool, and what each VM takes of it (scaled)."""
+
+    room: np.ndarray  # Int64 (nodes, pools)
+    need: np.ndarray  # Int64 (vms, pools)
+    ratio: Fraction
+
+
+def admission(model: HostModel, ratio: float) -> Admission:
+    """Scaled room and needs for ``ratio`` (pinned guest memory is never overcommitted)."""
+    r = Fraction(1) if model.pinned else ratio_fraction(ratio)
+    guest = np.zeros_like(model.overhead)
+    guest[np.arange(len(model.guest)), model.guest_pool] = model.guest
+    return Admission(r.numerator * model.room, r.numerator * model.overhead + r.denominator * guest, r)
+
+
+def place_stream(adm: Admission, stream: Stream, hosts: int, policy: str, *,
+                 stop_at_rejection: bool = False) -> np.ndarray:
+    """The slot (host x nodes + node) of each VM, -1 if rejected, in arrival order.
+
+    ``first_fit``: the first host and node with room; ``best_fit``: the node left with the
+    least room; ``most_free``: a node of the host with the most room (ties: the lowest
+    index). Hosts never used yet are identical, so only the first of them is searched.
+    ``stop_at_rejection`` ends at the first rejection (the rest stay -1).
+    """
+    if policy not in POLICIES:
+        raise PagelabError(f"workload.fleet.policy: unknown {policy!r}; choose one of {', '.join(POLICIES)}")
+    if hosts < 1:
+        raise PagelabError(f"workload.fleet.hosts: must be at least 1, got {hosts}")
+    nodes, pools = adm.room.shape
+    room = [np.tile(adm.room[:, p], hosts) for p in range(pools)]  # one contiguous array per pool
+    total = np.tile(adm.room.sum(axis=1), hosts)  # room left per slot, every pool
+    host_room = np.repeat(total.reshape(hosts, nodes).sum(axis=1), nodes)  # per slot: its host's room
+    need = adm.need
+    slot = np.full(stream.vms, -1, dtype=np.int64)
+    arrive = np.searchsorted(stream.arrival, np.arange(stream.hours + 1), side="left")
+    by_departure = np.argsort(stream.departure, kind="stable")
+    depart = np.searchsorted(stream.departure[by_departure], np.arange(stream.hours + 1), side="left")
+    touched = 0  # hosts used so far: the ones after them are still empty
+    for hour in range(stream.hours):
+        gone = by_departure[depart[hour]:depart[hour + 1]]
+        gone = gone[slot[gone] >= 0]
+        if gone.size:
+            back = need[gone].sum(axis=1)
+            for p in range(pools):
+                np.add.at(room[p], slot[gone], need[gone, p])
+            np.add.at(total, slot[gone], back)
+            host_back = np.bincount(slot[gone] // nodes, weights=back, minlength=hosts).astype(np.int64)
+            host_room += np.repeat(host_back, nodes)
+        for vm in range(arrive[hour], arrive[hour + 1]):
+            limit = min(hosts, touched + 1) * nodes
+            ok = room[0][:limit] >= need[vm, 0]
+            for p in range(1, pools):
+                ok &= room[p][:limit] >= need[vm, p]
+            if policy == "first_fit":
+                chosen = int(ok.argmax())
+            elif policy == "best_fit":
+                chosen = int(np.where(ok, total[:limit], np.iinfo(np.int64).max).argmin())
+            else:
+                chosen = int(np.where(ok, host_room[:limit], -1).argmax())
+            if not ok[chosen]:
+                if stop_at_rejection:
+                    return slot
+                continue
+            slot[vm] = chosen
+            for p in range(pools):
+                room[p][chosen] -= need[vm, p]
+            taken = int(need[vm].sum())
+            total[chosen] -= taken
+            host = chosen // nodes
+            host_room[host * nodes:(host + 1) * nodes] -= taken
+            touched = max(touched, host + 1)
+    return slot
+
+
+def timeline(model: HostModel, adm: Admission, stream: Stream, slot: np.ndarray, hosts: int) -> pl.DataFrame:
+    """One row per hour: hosts in use, VMs, guest memory provisioned and used, free memory per
+    pool, and the hosts in violation.
+
+    A host is in violation in an hour when, on one of its nodes, a pool's backed memory (the
+    overheads, plus guest memory: all of it if pinned, its hourly peak usage if managed)
+    exceeds the pool's room. ``min_headroom_bytes`` is the least ``r x (room - O) - G`` over
+    every node and pool: negative would mean provisioned memory above its limit.
+    """
+    nodes, pools = model.room.shape
+    slots = hosts * nodes
+    placed = slot >= 0
+    room = np.tile(model.room, (hosts, 1))  # (slots, pools)
+    cell = slot * pools + model.guest_pool  # the slot and pool of each VM's guest memory
+    num, den = adm.ratio.numerator, adm.ratio.denominator
+    arrived = np.bincount(stream.arrival, minlength=stream.hours)[:stream.hours]
+    taken = np.bincount(stream.arrival[placed], minlength=stream.hours)[:stream.hours]
+    columns: dict[str, list[int]] = {k: [] for k in (
+        "hosts_in_use", "vms_resident", "provisioned_bytes", "used_bytes", "violations", "min_headroom_bytes")}
+    free = {p: [] for p in model.pools}
+    for hour in range(stream.hours):
+        vms = np.flatnonzero(placed & (stream.arrival <= hour) & (stream.departure > hour))
+        s = slot[vms]
+        guest = _sum(cell[vms], model.guest[vms], slots * pools).reshape(slots, pools)
+        used = stream.usage(vms, hour)
+        usage = _sum(cell[vms], used, slots * pools).reshape(slots, pools)
+        over = np.stack([_sum(s, model.overhead[vms, p], slots) for p in range(pools)], axis=1)
+        backed = over + (guest if model.pinned else usage)
+        bad = (backed > room).any(axis=1)
+        columns["hosts_in_use"].append(int(np.unique(s // nodes).size))
+        columns["vms_resident"].append(int(vms.size))
+        columns["provisioned_bytes"].append(int(stream.memory_bytes[vms].sum()))  # as sold, before rounding
+        columns["used_bytes"].append(int(used.sum()))
+        columns["violations"].append(int(np.unique(np.flatnonzero(bad) // nodes).size))
+        columns["min_headroom_bytes"].append(int(((num * (room - over) - den * guest) // den).min()))
+        for p, name in enumerate(model.pools):
+            free[name].append(int(np.clip(room[:, p] - over[:, p] - guest[:, p], 0, None).sum()))
+    return pl.DataFrame({
+        "hour": np.arange(stream.hours, dtype=np.int64),
+        "hosts_in_use": columns["hosts_in_use"],
+        "vms_resident": columns["vms_resident"],
+        "vms_arrived": arrived.astype(np.int64),
+        "vms_placed": taken.astype(np.int64),
+        "vms_rejected": (arrived - taken).astype(np.int64),
+        "provisioned_bytes": columns["provisioned_bytes"],
+        "used_bytes": columns["used_bytes"],
+        **{f"free_{name}_bytes": free[name] for name in model.pools},
+        "violations": columns["violations"],
+        "min_headroom_bytes": columns["min_headroom_bytes"],
+    }, schema_overrides={c: pl.Int64 for c in ("hosts_in_use", "vms_resident", "provisioned_bytes", "used_bytes",
+                                                 "violations", "min_headroom_bytes")})
+
+
+def _sum(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Int64 sums of ``values`` by ``index`` (exact: every partial sum is far below 2**53)."""
+    return np.bincount(index, weights=values, minlength=size).astype(np.int64)
