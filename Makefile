@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?= strategy=dmemfs workload=hosting
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Speed, not correctness: one table of ratios (benchmarks/README.md), also written to
+# benchmarks/results.json and into the READMEs' Benchmarks sections. About ten minutes.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache .hypothesis

@@ -17,13 +17,17 @@ scan``) start without loading polars and Hydra.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("pagelab")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pagelab")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
 
 _EXPORTS = {
     "Allocation": "pagelab.allocator",
@@ -52,8 +56,11 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 
 def __getattr__(name: str) -> Any:
     """Import a documented name from its module on first use (PEP 562)."""
-    if name not in _EXPORTS:
+    if name == "__version__":  # read on first use: importlib.metadata alone takes 40 ms
+        value = _version()
+    elif name not in _EXPORTS:
         raise AttributeError(f"module 'pagelab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value

@@ -9,22 +9,20 @@ from pathlib import Path
 
 import hydra
 import polars as pl
-from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from pagelab.atomic import atomic_write_parquet
-from pagelab.config import register_configs
 from pagelab.errors import EXIT_BAD_INPUT, EXIT_DOES_NOT_FIT, PagelabError
 from pagelab.placement import shortfall_message
-from pagelab.report import print_summary
 from pagelab.simulate import Outcome, simulate
 from pagelab.sweep import RESULTS
 from pagelab.sweep.job import Job
 from pagelab.sweep.resolvers import register_resolvers
 from pagelab.sweep.status import one_line
 
+CONFIG_PATH = "pkg://pagelab.conf"
+CONFIG_NAME = "config"
 log = logging.getLogger(__name__)
 register_resolvers()
 
@@ -38,15 +36,26 @@ def _exit_unless_fits(row: pl.DataFrame) -> None:
 
 
 def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
-    """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary."""
+    """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
+
+    polars writes the row (zstd, the same bytes for the same row): it takes half the time
+    pyarrow takes, which counts in a sweep of short jobs. The row has no key-value metadata.
+    """
+    from pagelab.atomic import atomic_write
+
     outcome = simulate(cfg)
-    atomic_write_parquet(outcome.row, output_dir / RESULTS)
+    # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
+    for name, table in outcome.tables.items():
+        atomic_write(output_dir / f"{name}.parquet", lambda tmp, t=table: t.write_parquet(tmp, compression="zstd"))
+    atomic_write(output_dir / RESULTS, lambda tmp: outcome.row.write_parquet(tmp, compression="zstd"))
     if show:
+        from pagelab.report import print_summary
+
         print_summary(outcome.row)
     return outcome
 
 
-@hydra.main(version_base="1.3", config_path="pkg://pagelab.conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
 def hydra_main(cfg: DictConfig) -> None:
     """Entry point Hydra calls once per job.
 
@@ -64,6 +73,8 @@ def hydra_main(cfg: DictConfig) -> None:
             if in_sweep:
                 log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
             else:
+                from pagelab.report import print_summary
+
                 row = pl.read_parquet(output_dir / RESULTS)
                 print_summary(row)
                 print(f"pagelab: {output_dir} already holds this run's results; kept them", file=sys.stderr)
@@ -94,10 +105,92 @@ def run(overrides: list[str] | None = None, *, output: str | Path | None = None)
     the machine returns its row with ``fits`` false (``pools`` says which pool is short).
     Raises :class:`~pagelab.errors.PagelabError` on bad input.
     """
+    from hydra import compose, initialize_config_module
+
+    from pagelab.config import register_configs
+
     register_configs()
     with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name="config", overrides=list(overrides or []))
+        cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides or []))
     outcome = simulate(cfg)
     if output is not None:
+        from pagelab.atomic import atomic_write_parquet
+
         atomic_write_parquet(outcome.row, Path(output))
     return outcome.row
+
+
+def _single_run(overrides: list[str]) -> bool:
+    """True when the command line is one run by its looks: overrides only, none a sweep."""
+    if any(arg.startswith("-") for arg in overrides):  # -m, --cfg, --info, --help, ...
+        return False
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # Hydra's own path reports a malformed override
+        return False
+    return not any(o.is_sweep_override() for o in parsed)
+
+
+def main(args: list[str]) -> None:
+    """Run the app with command-line ``args``, as ``@hydra.main`` would, but compose a single run once.
+
+    Hydra composes a run twice: once to learn the mode (a preset may switch to
+    MULTIRUN), once to run. Here the run's own composition tells the mode: a run goes
+    straight to Hydra's ``run_job``, a preset's sweep to Hydra's multirun. Anything else
+    (flags, sweeps, a composition error) takes ``@hydra.main``'s path unchanged.
+    """
+    if not _single_run(args):
+        sys.argv = [sys.argv[0], *args]
+        hydra_main()
+        return
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import (
+        create_automatic_config_search_path,
+        detect_calling_file_or_module_from_task_function,
+        detect_task_name,
+        run_and_report,
+    )
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import run_job as hydra_run_job
+    from hydra.types import HydraContext
+
+    task = hydra_main.__wrapped__  # type: ignore[attr-defined]
+    calling_file, calling_module = detect_calling_file_or_module_from_task_function(task)
+    search_path = create_automatic_config_search_path(calling_file, calling_module, CONFIG_PATH)
+    app = run_and_report(
+        lambda: Hydra.create_main_hydra2(task_name=detect_task_name(calling_file, calling_module),
+                                         config_search_path=search_path)
+    )
+    try:
+        try:
+            cfg = app.compose_config(CONFIG_NAME, args, run_mode=RunMode.RUN, with_log_configuration=True)
+        except Exception:  # reported, or run as a sweep, by Hydra's own path
+            cfg = None
+        if cfg is None:
+            GlobalHydra.instance().clear()
+            sys.argv = [sys.argv[0], *args]
+            hydra_main()
+            return
+        if cfg.hydra.mode == RunMode.MULTIRUN:  # a preset's sweep, as Hydra's _run_app starts it
+            run_and_report(lambda: app.multirun(config_name=CONFIG_NAME, task_function=task, overrides=args))
+            return
+        if cfg.hydra.mode is None:  # what Hydra's _run_app adds when the config names no mode
+            cfg.hydra.mode = RunMode.RUN
+            cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
+
+        def run() -> None:  # Hydra.run, from its composition on
+            callbacks = Callbacks(cfg)
+            callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
+            ret = hydra_run_job(
+                hydra_context=HydraContext(config_loader=app.config_loader, callbacks=callbacks),
+                task_function=task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None,
+            )
+            callbacks.on_run_end(config=cfg, config_name=CONFIG_NAME, job_return=ret)
+            _ = ret.return_value  # raises the task's exception, as Hydra.run does
+
+        run_and_report(run)
+    finally:
+        GlobalHydra.instance().clear()

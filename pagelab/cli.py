@@ -28,6 +28,10 @@ COMMANDS = {
 def run_command(name: str, argv: list[str]) -> int:
     """Run subcommand ``name``; a :class:`PagelabError` becomes one line on stderr and exit 2."""
     try:
+        if name == "scan":  # find walks while the command's imports load
+            from pagelab.scan import prestart
+
+            prestart(argv)
         return importlib.import_module(COMMANDS[name]).main(argv)
     except PagelabError as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in COMMANDS:
         sys.exit(run_command(args[0], args[1:]))
-    from pagelab.app import hydra_main
+    from pagelab.app import main as run_app
     from pagelab.config import register_configs
 
     try:
@@ -49,5 +53,4 @@ def main(argv: list[str] | None = None) -> None:
     except PagelabError as error:
         print(f"pagelab: error: {error}", file=sys.stderr)
         sys.exit(2)
-    sys.argv = [sys.argv[0], *args]
-    hydra_main()
+    run_app(list(args))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.console import Console
-from rich.table import Table
 
 from pagelab.units import format_bytes
+
+if TYPE_CHECKING:  # rich loads when a table is printed, not when a sweep's job imports this
+    from rich.console import Console
+    from rich.table import Table
 
 _LINES = (
     ("memmap (struct page)", "memmap_bytes"),
@@ -23,6 +26,8 @@ _LINES = (
 
 def _pool_table(row: pl.DataFrame) -> Table:
     """Each node's pools: size, what they hold, what is free and what was short."""
+    from rich.table import Table
+
     pools = row.select(pl.col("pools").explode()).unnest("pools")
     table = Table(title="pools", title_justify="left")
     for name in ("node", "pool", "size", "used", "free", "short"):
@@ -38,6 +43,9 @@ def _pool_table(row: pl.DataFrame) -> Table:
 
 def print_summary(row: pl.DataFrame, console: Console | None = None) -> None:
     """Print the overhead breakdown of one results row, then its pools."""
+    from rich.console import Console
+    from rich.table import Table
+
     r = row.row(0, named=True)
     installed = r["installed_bytes"]
     title = f"{r['strategy']} on {r['workload']}: {format_bytes(installed)} installed"

@@ -5,12 +5,16 @@ entry (type, size, 512-byte blocks, device, inode, links; never a path). Polars
 parses that output in vectorised batches while find is still walking, and find's
 error messages are sorted into skip reasons. A tarball is listed from its headers
 in one streaming pass, without extracting anything.
+
+Nothing heavy is imported with this module: ``pagelab scan`` starts find first
+(:func:`prestart`) and loads polars while find walks.
 """
 
 from __future__ import annotations
 
+import argparse
+import atexit
 import bz2
-import fcntl
 import gzip
 import json
 import lzma
@@ -19,7 +23,9 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import tempfile
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,13 +33,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO
-
-import polars as pl
-import zstandard
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from pagelab.errors import PagelabError
 from pagelab.units import format_bytes
+
+if TYPE_CHECKING:
+    import polars as pl
 
 KIND = "files"
 
@@ -55,16 +61,23 @@ _TYPE_REASONS = {"l": SYMLINK, "p": FIFO, "s": SOCKET, "b": DEVICE, "c": DEVICE}
 # One line per entry, space separated, numbers only (names never leave find):
 # type, size, 512-byte blocks, device, inode, hard-link count.
 FIND_FORMAT = r"%y %s %b %D %i %n\n"
-_WALK_SCHEMA = {
-    "type": pl.String,
-    "size": pl.Int64,
-    "blocks": pl.Int64,
-    "dev": pl.UInt64,
-    "ino": pl.UInt64,
-    "links": pl.UInt64,
-}
-FILES_SCHEMA = {"size": pl.Int64, "allocated": pl.Int64}
-_CHUNK = 1 << 20  # one read from find's pipe
+
+
+def _walk_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {"type": pl.String, "size": pl.Int64, "blocks": pl.Int64, "dev": pl.UInt64, "ino": pl.UInt64,
+            "links": pl.UInt64}
+
+
+def files_schema() -> dict[str, pl.DataType]:
+    """The columns of a files scan: apparent size and allocated bytes (null for a tarball)."""
+    import polars as pl
+
+    return {"size": pl.Int64, "allocated": pl.Int64}
+
+_CHUNK = 1 << 20  # one read of find's output
+_TAIL_SECONDS = 0.005  # how often the reader looks for more of find's output in its file
 _BATCH = 4 << 20  # parse find's output in batches of about this many bytes
 
 
@@ -158,9 +171,11 @@ def classify_find_message(line: str) -> str | None:
 
 def parse_walk(data: bytes) -> pl.DataFrame:
     """Parse find's ``FIND_FORMAT`` lines into columns type, size, blocks, dev, ino, links."""
+    import polars as pl
+
     if not data:
-        return pl.DataFrame(schema=_WALK_SCHEMA)
-    return pl.read_csv(data, has_header=False, separator=" ", quote_char=None, schema=_WALK_SCHEMA)
+        return pl.DataFrame(schema=_walk_schema())
+    return pl.read_csv(data, has_header=False, separator=" ", quote_char=None, schema=_walk_schema())
 
 
 def _drain_lines(stream: IO[bytes], into: list[str]) -> None:
@@ -173,20 +188,24 @@ class TreeWalk:
     """A running ``find`` over one tree; :meth:`finish` turns it into a :class:`FilesScan`.
 
     Background threads drain find's output from the start and parse it in batches,
-    so the walk goes on while the caller does other work (imports, say).
+    so the walk goes on while the caller does other work (imports, say). find writes
+    to ``output``, an unlinked temporary file, when given: it never waits for this
+    process then (a pipe fills whenever an import holds the GIL).
     """
 
     def __init__(
-        self, process: subprocess.Popen[bytes], root_dev: int, cross_filesystems: bool, *, read_now: bool = True
+        self, process: subprocess.Popen[bytes], root_dev: int, cross_filesystems: bool, *, read_now: bool = True,
+        output: IO[bytes] | None = None,
     ) -> None:
         """Wrap a started find. With ``read_now`` False its output is left unread until
         :meth:`finish`, so find pauses once the pipe is full (tests use this to change
         the tree in the middle of a walk)."""
-        assert process.stdout is not None and process.stderr is not None
+        assert (process.stdout is not None or output is not None) and process.stderr is not None
         self.process = process
         self.root_dev = root_dev
         self.cross_filesystems = cross_filesystems
         self.entries = 0
+        self._output = output
         self._frames: list[pl.DataFrame] = []
         self._errors: list[str] = []
         self._failure: BaseException | None = None
@@ -196,14 +215,31 @@ class TreeWalk:
         if read_now:
             self._stdout.start()
 
+    def _chunks(self) -> Iterator[bytes]:
+        """find's output as it comes: from the pipe, or from the file until find has exited."""
+        if self._output is None:
+            assert self.process.stdout is not None
+            fd = self.process.stdout.fileno()
+            while chunk := os.read(fd, _CHUNK):
+                yield chunk
+            return
+        fd, offset = self._output.fileno(), 0
+        while True:
+            ended = self.process.poll() is not None  # before reading: then nothing comes after
+            # pread: find shares the file's offset, so reading must not move it.
+            while chunk := os.pread(fd, _CHUNK, offset):
+                offset += len(chunk)
+                yield chunk
+            if ended:
+                return
+            time.sleep(_TAIL_SECONDS)
+
     def _read_stdout(self) -> None:
-        """Read find's stdout to the end, parsing whole lines in batches."""
-        assert self.process.stdout is not None
-        fd = self.process.stdout.fileno()
+        """Read find's output to the end, parsing whole lines in batches."""
         pending: list[bytes] = []
         size = 0
         try:
-            while chunk := os.read(fd, _CHUNK):
+            for chunk in self._chunks():
                 pending.append(chunk)
                 size += len(chunk)
                 self.entries += chunk.count(b"\n")
@@ -233,20 +269,78 @@ class TreeWalk:
             if self.process.poll() is None:  # interrupted: do not leave find running
                 self.process.kill()
                 self.process.wait()
+            if self._output is not None:
+                self._output.close()
         if self._failure is not None:
             raise self._failure
         if self.process.returncode not in (0, 1):  # GNU find: 1 means "some entries failed"
             raise PagelabError(f"find stopped abnormally (exit status {self.process.returncode})")
+        import polars as pl
+
         return _tally_walk(pl.concat(self._frames), self._errors, self.root_dev, self.cross_filesystems)
+
+
+# Walks prestart() began, by (absolute path, cross_filesystems), until start_tree_walk adopts them.
+_EARLY: dict[tuple[str, bool], TreeWalk] = {}
+
+
+class _Unreadable(Exception):
+    pass
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Unreadable(message)
+
+
+def prestart(argv: list[str]) -> None:
+    """Start the walk ``pagelab scan ARGV`` asks for now, before the command imports polars.
+
+    find then walks while Python loads the rest; :func:`start_tree_walk` adopts the walk
+    when the command asks for the same tree, and a walk nobody adopts is stopped at exit.
+    Arguments this does not understand are left to the command, which starts its own walk.
+    """
+    parser = _QuietParser(add_help=False)
+    parser.add_argument("path", nargs="?")
+    for option in ("--tar", "-o", "--name"):
+        parser.add_argument(option)
+    parser.add_argument("--cross-filesystems", action="store_true")
+    parser.add_argument("-h", "--help", action="store_true")
+    try:
+        args, _ = parser.parse_known_args(argv)
+    except _Unreadable:
+        return
+    if args.path is None or args.tar is not None or args.help:
+        return
+    try:
+        walk = _start_walk(Path(args.path), args.cross_filesystems, read_now=True)
+    except PagelabError:
+        return  # the command reports it
+    if not _EARLY:
+        atexit.register(_stop_unadopted)
+    _EARLY[(os.path.abspath(args.path), args.cross_filesystems)] = walk
+
+
+def _stop_unadopted() -> None:
+    for walk in _EARLY.values():
+        if walk.process.poll() is None:
+            walk.process.kill()
+            walk.process.wait()
+    _EARLY.clear()
 
 
 def start_tree_walk(path: Path, *, cross_filesystems: bool = False, read_now: bool = True) -> TreeWalk:
     """Start ``find`` over ``path`` (a symlink given as ``path`` itself is followed).
 
     Symlinks inside the tree are never followed; without ``cross_filesystems`` the
-    walk stays on the file system that holds ``path``. See :class:`TreeWalk`.
+    walk stays on the file system that holds ``path``. See :class:`TreeWalk`. A walk
+    :func:`prestart` began over the same tree is returned instead of a new one.
     """
-    path = Path(path)
+    early = _EARLY.pop((os.path.abspath(path), cross_filesystems), None) if read_now else None
+    return early if early is not None else _start_walk(Path(path), cross_filesystems, read_now=read_now)
+
+
+def _start_walk(path: Path, cross_filesystems: bool, *, read_now: bool) -> TreeWalk:
     try:
         root_dev = os.stat(path).st_dev
     except FileNotFoundError:
@@ -256,25 +350,15 @@ def start_tree_walk(path: Path, *, cross_filesystems: bool = False, read_now: bo
     # A relative start such as "!" or "-name" would be read as an expression.
     start = str(path) if path.is_absolute() else os.path.join(".", str(path))
     command = [_gnu_find(), "-H", start, *([] if cross_filesystems else ["-xdev"]), "-printf", FIND_FORMAT]
+    output = tempfile.TemporaryFile(prefix="pagelab-scan-") if read_now else None
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if output is None else output,
         stderr=subprocess.PIPE,
         env={**os.environ, "LC_ALL": "C"},
     )
-    if read_now:
-        _widen_pipe(process.stdout)
-    return TreeWalk(process, root_dev, cross_filesystems, read_now=read_now)
-
-
-def _widen_pipe(stream: IO[bytes] | None) -> None:
-    """Grow a pipe to 1 MiB where allowed, so find rarely waits for a busy reader."""
-    if stream is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
-        try:
-            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-        except OSError:
-            pass  # above /proc/sys/fs/pipe-max-size for this user: keep the default
+    return TreeWalk(process, root_dev, cross_filesystems, read_now=read_now, output=output)
 
 
 def scan_tree(path: Path, *, cross_filesystems: bool = False, progress: bool = False) -> FilesScan:
@@ -284,6 +368,8 @@ def scan_tree(path: Path, *, cross_filesystems: bool = False, progress: bool = F
 
 def _tally_walk(walk: pl.DataFrame, errors: list[str], root_dev: int, cross_filesystems: bool) -> FilesScan:
     """Turn find's parsed output and its messages into a :class:`FilesScan`."""
+    import polars as pl
+
     skipped: Counter[str] = Counter()
     if not cross_filesystems:
         # -xdev still lists mount points (and bind-mounted files), just not below them.
@@ -348,6 +434,8 @@ def _decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
         return lzma.LZMAFile(raw)
     if compression == "bz2":
         return bz2.BZ2File(raw)
+    import zstandard
+
     return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
 
 
@@ -399,6 +487,9 @@ def scan_tar(path: Path, *, progress: bool = False) -> FilesScan:
     (LNKTYPE) point at a member already counted and are skipped as ``hardlink``. A
     tar holds no allocation, so ``allocated`` is null.
     """
+    import polars as pl
+    import zstandard
+
     path = Path(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -415,5 +506,5 @@ def scan_tar(path: Path, *, progress: bool = False) -> FilesScan:
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         raise PagelabError(f"{path}: not a readable tarball: {detail}") from None
-    frame = pl.DataFrame({"size": sizes, "allocated": [None] * len(sizes)}, schema=FILES_SCHEMA)
+    frame = pl.DataFrame({"size": sizes, "allocated": [None] * len(sizes)}, schema=files_schema())
     return FilesScan(frame, "tar", dict(sorted(skipped.items())), compression=compression or "none")

@@ -14,7 +14,7 @@ from pagelab import datasets
 from pagelab.units import format_bytes
 
 # What a dataset's "represented" count counts, by kind.
-_UNITS = {"files": "files", "vms": "VMs", "mappings": "mappings"}
+_UNITS = {"files": "files", "vms": "VMs", "mappings": "mappings", "vm_timeseries": "VM-months"}
 _RIGHT = {"rows", "represents", "total", "median", "value"}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from pagelab.datasets.read import read_raw
+from pagelab.datasets.read import read_columns
 from pagelab.errors import PagelabError
 from pagelab.units import GiB, KiB, MiB
 
@@ -84,7 +84,7 @@ def _kind_of_path(path: Path, wanted: str) -> str:
     it, is that other kind (the caller reports a wrong kind); otherwise the first column
     of ``wanted`` that is missing is named.
     """
-    columns = set(read_raw(path).columns)
+    columns = set(read_columns(path))  # the schema or header: no data is read
     needed = _KIND_COLUMNS[wanted]
     for kind in ("mappings", "vms", "files"):
         if set(_KIND_COLUMNS[kind]) <= columns:

@@ -62,7 +62,8 @@ class Summary:
     source: str
 
 
-_MEASURES = {"files": "file size", "vms": "VM memory", "mappings": "mapping RSS"}
+_MEASURES = {"files": "file size", "vms": "VM memory", "mappings": "mapping RSS",
+             "vm_timeseries": "VM memory (largest provisioned, per VM-month)"}
 
 
 def describe(dataset: Dataset, seed: int = 0) -> Summary:
@@ -78,6 +79,10 @@ def describe(dataset: Dataset, seed: int = 0) -> Summary:
         files = all_files(dataset, seed)
         size, count = files["size"].to_numpy(), files["count"].to_numpy()
         represented, total, median = int(count.sum()), int((size * count).sum()), weighted_median(size, count)
+    elif dataset.kind == "vm_timeseries":
+        per_vm = table.group_by("month", "vm_id").agg(pl.col("mem_provisioned_kib").max() * 1024)
+        memory = per_vm["mem_provisioned_kib"].to_numpy()
+        represented, total, median = per_vm.height, int(memory.sum()), weighted_median(memory, np.ones(memory.size))
     elif dataset.kind == "mappings":
         rss = table["rss"].to_numpy()
         represented, total, median = table.height, int(rss.sum()), weighted_median(rss, np.ones(rss.size))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from pagelab.datasets.read import default_vcpus, read_table
+from pagelab.datasets.read import INT64_MAX, default_vcpus, per_file, read_table
 from pagelab.errors import PagelabError
 from pagelab.units import GiB, KiB, MiB
 
@@ -41,12 +42,53 @@ def all_files(dataset: Dataset, seed: int) -> pl.DataFrame:
     """Every file the dataset represents, as unique sizes with counts (sorted by size).
 
     A histogram is expanded bucket by bucket: exactly its published count of files,
-    with sizes log-uniformly distributed inside the bucket (seeded).
+    with sizes log-uniformly distributed inside the bucket (seeded). The answer is
+    computed once per process for each file (and seed, for a histogram): every job of
+    a sweep that caches all files asks for it.
     """
-    table = read_table(dataset)
+    return _all_files(dataset, seed if dataset.layout == "histogram" else None)
+
+
+@per_file
+def _all_files(dataset: Dataset, seed: int | None) -> pl.DataFrame:
     if dataset.layout == "histogram":
-        return _expand_histogram(table, np.random.default_rng(seed))
-    return table.group_by("size").agg(pl.col("count").sum()).sort("size")
+        return _expand_histogram(read_table(dataset), np.random.default_rng(seed))
+    grouped = _scan_grouped(dataset.path) if dataset.path.suffix == ".parquet" else None
+    if grouped is not None:
+        return grouped
+    return read_table(dataset).lazy().group_by("size").agg(pl.col("count").sum()).sort("size").collect()
+
+
+
+def _scan_grouped(path: Path) -> pl.DataFrame | None:
+    """Unique sizes and their counts, grouped while the Parquet file is read (streaming).
+
+    Only the grouped table is ever in memory, never the file's rows. Validation reads
+    the groups: a null or negative size is a group of its own, a bad count shows in its
+    group's minimum or null count. None when the file needs the row-by-row reader:
+    columns that are not integers, or any invalid value (whose row that reader names).
+    """
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception:  # the reader names what is wrong with the file
+        return None
+    has_count = "count" in schema
+    if not schema.get("size", pl.Null).is_integer() or (has_count and not schema["count"].is_integer()):
+        return None
+    if has_count:
+        count = pl.col("count")
+        counts = [count.cast(pl.Int64, strict=False).sum().alias("count"), count.min().alias("_low"),
+                  count.max().alias("_high"), count.null_count().alias("_nulls")]
+    else:
+        counts = [pl.len().cast(pl.Int64).alias("count")]
+    groups = pl.scan_parquet(path).group_by("size").agg(counts).collect()
+    sizes = groups["size"]
+    bad = groups.height == 0 or sizes.null_count() > 0 or (sizes.min() or 0) < 0 or (sizes.max() or 0) > INT64_MAX
+    if has_count:
+        bad = bad or groups["_nulls"].sum() > 0 or groups["_low"].min() < 0 or groups["_high"].max() > INT64_MAX
+    if bad:
+        return None
+    return groups.select(pl.col("size").cast(pl.Int64), "count").sort("size")
 
 
 def _expand_histogram(table: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:

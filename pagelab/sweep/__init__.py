@@ -10,7 +10,11 @@ Modules, one concept each:
 - :mod:`~pagelab.sweep.plan`: how many jobs a multirun launches (the progress bar's total);
 - :mod:`~pagelab.sweep.guard`: refusing to mix two different sweeps in one directory;
 - :mod:`~pagelab.sweep.callback`: the Hydra callback that ties them to a multirun;
-- :mod:`~pagelab.sweep.resolvers`: config resolvers the presets use.
+- :mod:`~pagelab.sweep.resolvers`: config resolvers the presets use;
+- :mod:`~pagelab.sweep.compose`: every job's config from one composition per base;
+- :mod:`~pagelab.sweep.worker`: a chunk of jobs run in one process, as Hydra runs each;
+- :mod:`~pagelab.sweep.batch`: the batch launcher (``hydra/launcher=batch``) behind
+  ``hydra_plugins.pagelab_launcher``.
 
 This package imports nothing heavy at import time: jobs import it on every run.
 """
@@ -25,3 +29,5 @@ SEEDS = "seeds.parquet"  # one row per configuration: mean and 95 % interval ove
 MULTIRUN_YAML = "multirun.yaml"
 # Results of an earlier configuration are moved here, never overwritten.
 SUPERSEDED = "superseded"
+# The batch launcher records the configs it composed (once per base) here.
+COMPOSED = "composed.yaml"

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
-from rich.console import Console
 
 from pagelab.errors import PagelabError
-from pagelab.sweep.collect import collect
 from pagelab.sweep.guard import check_run_dir, check_sweep_dir
-from pagelab.sweep.plan import job_overrides
-from pagelab.sweep.progress import SweepProgress
-from pagelab.sweep.tables import print_failures, print_overview
+
+if TYPE_CHECKING:
+    from pagelab.sweep.progress import SweepProgress
+
+# A single run instantiates this callback too: rich and the collector load only for sweeps.
 
 
 def _exit(error: PagelabError) -> NoReturn:
@@ -58,6 +58,9 @@ class SweepCallback(Callback):
         except PagelabError as error:
             _exit(error)
         if self.show_progress and _on_terminal():
+            from pagelab.sweep.plan import job_overrides
+            from pagelab.sweep.progress import SweepProgress
+
             try:
                 jobs = job_overrides(config)
             except Exception:  # the bar can do without a total; the sweeper reports bad overrides
@@ -67,6 +70,11 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Write ``summary.parquet``, print the overview and every failure; exit 1 on failures."""
+        from rich.console import Console
+
+        from pagelab.sweep.collect import collect
+        from pagelab.sweep.tables import print_failures, print_overview
+
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

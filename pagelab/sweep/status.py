@@ -14,7 +14,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pagelab.atomic import atomic_write_json
 from pagelab.errors import PagelabError
 from pagelab.sweep import STATUS
 
@@ -88,6 +87,8 @@ class Status:
 
 def write_status(directory: Path, status: Status) -> None:
     """Write ``directory/status.json`` atomically."""
+    from pagelab.atomic import atomic_write_json  # it loads pyarrow, which only results need
+
     atomic_write_json(status.to_json(), Path(directory) / STATUS)
 
 

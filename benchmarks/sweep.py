@@ -1,0 +1,172 @@
+"""A 1,000-job sweep against its ideal on two cores.
+
+    python benchmarks/sweep.py [--jobs 1000] [--repeats 3]
+
+The sweep is the hosting_density preset with as many seeds as make at least ``--jobs``
+jobs, on its default launcher (batch) with two workers. Its ideal is the sum of the jobs'
+own simulate time over two cores plus one start-up:
+
+- each job's simulate time is ``pagelab.simulate.simulate(cfg)`` on that job's config,
+  timed in one process with the datasets already loaded (every config composed by the
+  batch composer, which tests/test_batch_compose.py proves equal to Hydra's);
+- the start-up is a trivial ``python -m pagelab`` run's wall time less its job's own time.
+
+The sweep runs ``--repeats`` times (fewer than the other rows' five: each takes about half
+a minute), each time beside a new measurement of the ideal; the row reports medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import PYTHON, Row, median, run
+
+PRESET = "hosting_density"
+
+
+def seeds_for(jobs: int) -> int:
+    """Seeds the preset needs for at least ``jobs`` jobs (its other axes as shipped)."""
+    configs = len(_job_overrides(["seed=0"]))
+    return math.ceil(jobs / configs)
+
+
+def _job_overrides(extra: list[str]) -> list[list[str]]:
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from pagelab.config import register_configs
+    from pagelab.sweep.plan import job_overrides
+    from pagelab.sweep.resolvers import register_resolvers
+
+    register_resolvers()
+    register_configs()
+    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", [f"+experiment={PRESET}", *extra], RunMode.MULTIRUN)
+        return job_overrides(master) or []
+
+
+def simulate_seconds(seeds: int) -> tuple[int, float]:
+    """(jobs, sum of their warm simulate times), measured in a fresh process."""
+    wall, result = run([PYTHON, __file__, "--simulate", str(seeds)])
+    jobs, total = json.loads(result.stdout.strip().splitlines()[-1])
+    return jobs, total
+
+
+def _simulate_all(seeds: int) -> None:
+    """Print [jobs, sum of simulate seconds] for the sweep with ``seeds`` seeds."""
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from pagelab.config import register_configs
+    from pagelab.simulate import simulate
+    from pagelab.sweep.compose import BatchComposer, task_config
+    from pagelab.sweep.plan import job_overrides
+    from pagelab.sweep.resolvers import register_resolvers
+
+    register_resolvers()
+    register_configs()
+    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", [f"+experiment={PRESET}", f"seed=range(0,{seeds})"],
+                                           RunMode.MULTIRUN)
+        composer = BatchComposer(loader, master)
+        plans = [composer.plan(o, n) for n, o in enumerate(job_overrides(master) or [])]
+
+    def config(plan):  # built when needed: a thousand live configs would slow the collector
+        return task_config(composer.base(plan.base), plan, composer.cache())
+
+    for base in {p.base: p for p in plans}.values():  # load each dataset and plugin once, as a worker does
+        simulate(config(base))
+    total = 0.0
+    for plan in plans:
+        cfg = config(plan)
+        tic = time.perf_counter()
+        simulate(cfg)
+        total += time.perf_counter() - tic
+    print(json.dumps([len(plans), total]))
+
+
+def startup_seconds(work: Path, repeats: int = 5) -> float:
+    """Median start-up of one process: a trivial run's wall time less its job's own time."""
+    samples = []
+    for n in range(repeats):
+        run_dir = work / f"startup{n}"
+        wall, _ = run([PYTHON, "-m", "pagelab", "strategy=base4k", "workload=machine", "workload.installed=4M",
+                       f"hydra.run.dir={run_dir}"], cwd=work)
+        samples.append(wall - json.loads((run_dir / "status.json").read_text())["duration_s"])
+    return median(samples)
+
+
+def sweep_seconds(work: Path, seeds: int, n: int) -> tuple[float, dict[str, float]]:
+    """Wall time of one sweep, and when its phases ended (seconds from its start)."""
+    sweep = work / f"sweep{n}"
+    start = time.time()
+    wall, _ = run([PYTHON, "-m", "pagelab", f"+experiment={PRESET}", f"seed=range(0,{seeds})", "hydra.launcher.n_jobs=2",
+                   f"hydra.sweep.dir={sweep}"], cwd=work, check=False)
+    records = [json.loads(p.read_text()) for p in sweep.glob("*/status.json")]
+    if not (sweep / "summary.parquet").exists() or any(r["state"] != "done" for r in records):
+        raise RuntimeError(f"the benchmark sweep in {sweep} did not finish")
+    from datetime import datetime
+
+    def since(stamp: str) -> float:
+        return datetime.fromisoformat(stamp).timestamp() - start
+
+    phases = {
+        "sweep_config_saved_s": (sweep / "multirun.yaml").stat().st_mtime - start,
+        "first_job_started_s": min(since(r["started"]) for r in records),
+        "last_job_finished_s": max(since(r["finished"]) for r in records),
+        "job_duration_sum_s": sum(r["duration_s"] for r in records),
+    }
+    return wall, phases
+
+
+def measure(jobs: int = 1000, repeats: int = 3) -> Row:
+    """The sweep row: median wall over median ideal, side by side ``repeats`` times."""
+    seeds = seeds_for(jobs)
+    walls, ideals, phases = [], [], []
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="pagelab-bench-sweep-") as tmp:
+        work = Path(tmp)
+        for n in range(repeats):
+            (work / f"startup{n}").mkdir()
+            startup = startup_seconds(work / f"startup{n}")
+            count, simulated = simulate_seconds(seeds)
+            ideals.append(simulated / 2 + startup)
+            wall, phase = sweep_seconds(work, seeds, n)
+            walls.append(wall)
+            phases.append({**phase, "simulate_sum_s": simulated, "startup_s": startup})
+    extra = {k: round(median([p[k] for p in phases]), 3) for k in phases[0]}
+    return Row(
+        name=f"{count}-job sweep ({PRESET}, {seeds} seeds, batch launcher, 2 workers) / ideal",
+        measured_s=median(walls), baseline_s=median(ideals), ratio=median(walls) / median(ideals), budget=2.0,
+        repeats=repeats, note="ideal: sum of the jobs' simulate time / 2 + one start-up", extra={"jobs": count, **extra},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--simulate", type=int, help=argparse.SUPPRESS)  # the ideal's subprocess
+    args = parser.parse_args()
+    if args.simulate is not None:
+        _simulate_all(args.simulate)
+        return
+    row = measure(args.jobs, args.repeats)
+    print(json.dumps(row.to_json(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
