@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -65,3 +68,23 @@ def read_output(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
 def read_results(directory: Path) -> pl.DataFrame:
     """The results.parquet a run wrote."""
     return pl.read_parquet(directory / "results.parquet")
+
+
+def statuses(sweep: Path) -> dict[str, dict]:
+    """Every job's status.json, by job folder."""
+    return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/status.json")}
+
+
+def kill_sweep_after(args: list[str], cwd: Path, sweep: Path, done: int = 3) -> None:
+    """Start ``python -m pagelab ARGS`` and SIGKILL it, workers included, once ``done`` jobs finished."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pagelab", *args], cwd=cwd, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while sum(r["state"] == "done" for r in statuses(sweep).values()) < done:
+        assert process.poll() is None and time.monotonic() < deadline, "the sweep ended before it was killed"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import yaml
 from pagelab.sweep.collect import collect
 from pagelab.sweep.status import read_status
 
-from .conftest import ROOT, pagelab_cli
+from .conftest import ROOT, kill_sweep_after, pagelab_cli, statuses
 
 BATCH = ("hydra/launcher=batch", "hydra.launcher.n_jobs=2")
 PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -31,11 +29,6 @@ EQUAL = {
     "hosting_density": ["strategy=base4k,dmemfs,hvo", "workload.guests.dataset=azure_2017,bitbrains_rnd_2013", "seed=0,1"],
     "metadata_vs_ram": ["strategy=base4k,page64k,dmemfs", "workload.installed=4M,16G,4T"],
 }
-
-
-def statuses(sweep: Path) -> dict[str, dict]:
-    """Every job's status.json, by job folder."""
-    return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/status.json")}
 
 
 def run_ok(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -116,17 +109,7 @@ def test_resume_after_sigkill_runs_every_job_exactly_once(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "strategy=base4k,page16k,page64k", "workload=pc1991", "seed=range(0,20)", *BATCH,
             "hydra.launcher.chunk_size=1", f"hydra.sweep.dir={sweep}"]
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pagelab", *args], cwd=tmp_path, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while sum(r["state"] == "done" for r in statuses(sweep).values()) < 3:
-        assert process.poll() is None and time.monotonic() < deadline, "the sweep ended before it was killed"
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)  # the launcher and its workers
-    process.wait()
+    kill_sweep_after(args, tmp_path, sweep)  # the launcher and its workers
     killed_at = time.time()
     before = {job: r for job, r in statuses(sweep).items() if r["state"] == "done"}
     assert 3 <= len(before) < 60

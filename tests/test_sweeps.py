@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from pagelab.sweep.progress import StatusTally
 from pagelab.sweep.resolvers import catalog_names
 from pagelab.sweep.status import read_status
 
-from .conftest import ROOT, pagelab_cli
+from .conftest import ROOT, kill_sweep_after, pagelab_cli, statuses
 
 SIX_JOBS = ("strategy=base4k,page16k,folio", "workload=pc1991,machine", "workload.installed=4M")
 PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -42,11 +41,6 @@ SHRUNKEN = {
     "metadata_vs_ram": ["strategy=base4k,dmemfs", "workload.installed=4M"],
     "pagecache_bloat": ["strategy=base4k,page2m", "workload.files.dataset=irlam_ufs93"],
 }
-
-
-def statuses(sweep: Path) -> dict[str, dict]:
-    """Every job's status.json, by job folder."""
-    return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/status.json")}
 
 
 def sweep_cmd(sweep: Path, *overrides: str) -> list[str]:
@@ -99,17 +93,7 @@ def test_submitit_local_runs_a_tiny_sweep(tmp_path):
 def test_resume_after_sigkill_repeats_no_finished_job(tmp_path):
     sweep = tmp_path / "sweep"
     args = sweep_cmd(sweep, "strategy=base4k,page16k,page64k", "workload=pc1991", "seed=0,1,2,3")
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pagelab", *args], cwd=tmp_path, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while sum(r["state"] == "done" for r in statuses(sweep).values()) < 3:
-        assert process.poll() is None and time.monotonic() < deadline, "the sweep ended before it was killed"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_sweep_after(args, tmp_path, sweep)
     before = {job: r for job, r in statuses(sweep).items() if r["state"] == "done"}
     assert 3 <= len(before) < 12
 
