@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 import polars as pl
@@ -120,32 +121,43 @@ def run(overrides: list[str] | None = None, *, output: str | Path | None = None)
     return outcome.row
 
 
-def _single_run(overrides: list[str]) -> bool:
-    """True when the command line is one run by its looks: overrides only, none a sweep."""
-    if any(arg.startswith("-") for arg in overrides):  # -m, --cfg, --info, --help, ...
-        return False
+_MULTIRUN_FLAGS = {"-m", "--multirun"}
+
+
+def _asks_for(args: list[str]) -> str | None:
+    """What the command line asks for by its looks: "run", "multirun" (-m), "sweep" (sweep
+    overrides without -m: a preset's sweep, or Hydra's error) or None (other flags: Hydra's path)."""
+    flags = {arg for arg in args if arg.startswith("-")}
+    if flags - _MULTIRUN_FLAGS:  # --cfg, --info, --help, -r, ...
+        return None
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create().parse_overrides([a for a in args if not a.startswith("-")])
     except Exception:  # Hydra's own path reports a malformed override
-        return False
-    return not any(o.is_sweep_override() for o in parsed)
+        return None
+    if flags:
+        return "multirun"
+    return "sweep" if any(o.is_sweep_override() for o in parsed) else "run"
+
+
+def _hydra_path(args: list[str]) -> None:
+    sys.argv = [sys.argv[0], *args]
+    hydra_main()
 
 
 def main(args: list[str]) -> None:
-    """Run the app with command-line ``args``, as ``@hydra.main`` would, but compose a single run once.
+    """Run the app with command-line ``args`` as ``@hydra.main`` would, composing the config once.
 
-    Hydra composes a run twice: once to learn the mode (a preset may switch to
-    MULTIRUN), once to run. Here the run's own composition tells the mode: a run goes
-    straight to Hydra's ``run_job``, a preset's sweep to Hydra's multirun. Anything else
-    (flags, sweeps, a composition error) takes ``@hydra.main``'s path unchanged.
+    Hydra composes twice: once to learn the mode (a preset may switch to MULTIRUN), once
+    to run or sweep. Here one composition tells the mode and is then run, by Hydra's own
+    ``run_job`` or sweeper, as ``Hydra.run`` and ``Hydra.multirun`` run theirs. Anything
+    else (flags but -m, a composition error) takes ``@hydra.main``'s path unchanged.
     """
-    if not _single_run(args):
-        sys.argv = [sys.argv[0], *args]
-        hydra_main()
+    asks = _asks_for(args)
+    if asks is None:
+        _hydra_path(args)
         return
-    from hydra._internal.callbacks import Callbacks
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import (
         create_automatic_config_search_path,
@@ -154,43 +166,69 @@ def main(args: list[str]) -> None:
         run_and_report,
     )
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.utils import run_job as hydra_run_job
-    from hydra.types import HydraContext
 
     task = hydra_main.__wrapped__  # type: ignore[attr-defined]
+    overrides = [a for a in args if not a.startswith("-")]
     calling_file, calling_module = detect_calling_file_or_module_from_task_function(task)
     search_path = create_automatic_config_search_path(calling_file, calling_module, CONFIG_PATH)
     app = run_and_report(
         lambda: Hydra.create_main_hydra2(task_name=detect_task_name(calling_file, calling_module),
                                          config_search_path=search_path)
     )
+    mode = RunMode.RUN if asks == "run" else RunMode.MULTIRUN
     try:
         try:
-            cfg = app.compose_config(CONFIG_NAME, args, run_mode=RunMode.RUN, with_log_configuration=True)
-        except Exception:  # reported, or run as a sweep, by Hydra's own path
+            cfg = app.compose_config(CONFIG_NAME, overrides, run_mode=mode, with_log_configuration=True)
+        except Exception:  # reported (or run) by Hydra's own path
             cfg = None
-        if cfg is None:
+        if cfg is None or (asks == "sweep" and cfg.hydra.mode != RunMode.MULTIRUN):
             GlobalHydra.instance().clear()
-            sys.argv = [sys.argv[0], *args]
-            hydra_main()
+            _hydra_path(args)
             return
-        if cfg.hydra.mode == RunMode.MULTIRUN:  # a preset's sweep, as Hydra's _run_app starts it
-            run_and_report(lambda: app.multirun(config_name=CONFIG_NAME, task_function=task, overrides=args))
+        if asks == "run" and cfg.hydra.mode == RunMode.MULTIRUN:  # a preset's sweep
+            run_and_report(lambda: app.multirun(config_name=CONFIG_NAME, task_function=task, overrides=overrides))
             return
-        if cfg.hydra.mode is None:  # what Hydra's _run_app adds when the config names no mode
-            cfg.hydra.mode = RunMode.RUN
-            cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
+        # What Hydra's _run_app adds when the config names another mode or none.
+        if asks == "multirun" and cfg.hydra.mode == RunMode.RUN:
+            import warnings
 
-        def run() -> None:  # Hydra.run, from its composition on
-            callbacks = Callbacks(cfg)
-            callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
-            ret = hydra_run_job(
-                hydra_context=HydraContext(config_loader=app.config_loader, callbacks=callbacks),
-                task_function=task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None,
-            )
-            callbacks.on_run_end(config=cfg, config_name=CONFIG_NAME, job_return=ret)
-            _ = ret.return_value  # raises the task's exception, as Hydra.run does
-
-        run_and_report(run)
+            warnings.warn(message="\n\tRunning Hydra app with --multirun, overriding with `hydra.mode=MULTIRUN`.",
+                          category=UserWarning)
+        if cfg.hydra.mode != mode:
+            cfg.hydra.mode = mode
+            cfg.hydra.overrides.hydra.append(f"hydra.mode={mode.name}")
+        run_and_report(lambda: (_run if mode == RunMode.RUN else _multirun)(app, cfg, task))
     finally:
         GlobalHydra.instance().clear()
+
+
+def _run(app: Any, cfg: DictConfig, task: Any) -> None:
+    """``Hydra.run`` from its composition on."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import run_job as hydra_run_job
+    from hydra.types import HydraContext
+
+    callbacks = Callbacks(cfg)
+    callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
+    ret = hydra_run_job(
+        hydra_context=HydraContext(config_loader=app.config_loader, callbacks=callbacks),
+        task_function=task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None,
+    )
+    callbacks.on_run_end(config=cfg, config_name=CONFIG_NAME, job_return=ret)
+    _ = ret.return_value  # raises the task's exception, as Hydra.run does
+
+
+def _multirun(app: Any, cfg: DictConfig, task: Any) -> None:
+    """``Hydra.multirun`` from its composition on."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.plugins import Plugins
+    from hydra.types import HydraContext
+    from omegaconf import OmegaConf
+
+    callbacks = Callbacks(cfg)
+    callbacks.on_multirun_start(config=cfg, config_name=CONFIG_NAME)
+    sweeper = Plugins.instance().instantiate_sweeper(
+        config=cfg, hydra_context=HydraContext(config_loader=app.config_loader, callbacks=callbacks), task_function=task,
+    )
+    sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False))
+    callbacks.on_multirun_end(config=cfg, config_name=CONFIG_NAME)

@@ -106,3 +106,38 @@ def test_every_job_of_the_preset_composes_as_hydra_composes_it(preset):
     problems = [p for _, found in results for p in found]
     assert compared > 1
     assert problems == [], "\n".join(problems[:20])
+
+
+def test_a_config_is_recycled_only_when_nobody_holds_it():
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from pagelab.config import register_configs
+    from pagelab.sweep.compose import BatchComposer
+    from pagelab.sweep.resolvers import register_resolvers
+
+    register_resolvers()
+    register_configs()
+    jobs = [["strategy=base4k", "workload=pc1991", f"seed={n}"] for n in range(4)]
+    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", ["workload=pc1991"], RunMode.MULTIRUN)
+        composer = BatchComposer(loader, master)
+
+        def hydras(n: int) -> dict:
+            return OmegaConf.to_container(loader.load_sweep_config(master, jobs[n]))
+
+        kept = composer.compose(jobs[0])
+        node = composer.compose(jobs[1]).hydra  # only a part of this one is kept
+        third = composer.compose(jobs[2])
+        assert third is not kept and third.hydra is not node  # both were still held: new copies
+        assert OmegaConf.to_container(kept) == hydras(0) and kept.seed == 0
+        assert node.overrides.task[-1] == "seed=1"
+        first_id = id(third)
+        del third
+        fourth = composer.compose(jobs[3])  # nobody held the last one: rewritten in place
+        assert id(fourth) == first_id
+        assert OmegaConf.to_container(fourth) == hydras(3)
+        assert OmegaConf.to_container(kept) == hydras(0) and node.overrides.task[-1] == "seed=1"

@@ -124,3 +124,20 @@ def test_pagelab_scan_of_a_tree_is_unchanged(tmp_path):
     result = pagelab_cli("scan", str(tree), "-o", str(tmp_path / "t.parquet"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2 files" in result.stderr and "symlink 1" in result.stderr
+
+
+def test_a_sweep_composes_its_config_once_and_saves_what_hydras_path_saves(tmp_path):
+    args = ("-m", "strategy=base4k,page16k", "workload=pc1991")
+    fast, result = counted_run(*args, f"hydra.sweep.dir={tmp_path / 'fast'}", cwd=tmp_path)
+    assert fast["code"] == 0, result.stderr
+    # -cn config names the same config, but any flag but -m takes @hydra.main's own path.
+    hydra, result = counted_run("-cn", "config", *args, f"hydra.sweep.dir={tmp_path / 'hydra'}", cwd=tmp_path)
+    assert hydra["code"] == 0, result.stderr
+    # The basic launcher composes each of the two jobs twice either way; Hydra's path also
+    # composes the sweep's config twice (its mode, then the sweep).
+    assert (fast["compositions"], hydra["compositions"]) == (1 + 4, 2 + 4)
+    ours, theirs = tmp_path / "fast", tmp_path / "hydra"
+    for name in ("multirun.yaml", "0/.hydra/hydra.yaml", "1/.hydra/config.yaml"):
+        assert (ours / name).read_text() == (theirs / name).read_text().replace(str(theirs), str(ours)), name
+    assert "- hydra.mode=MULTIRUN" in (ours / "multirun.yaml").read_text()
+    assert (ours / "summary.parquet").read_bytes() == (theirs / "summary.parquet").read_bytes()

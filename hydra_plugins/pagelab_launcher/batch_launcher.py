@@ -36,7 +36,7 @@ class BatchLauncherConf:
     _target_: str = "hydra_plugins.pagelab_launcher.batch_launcher.BatchLauncher"
     # joblib (loky) worker processes; -1: one per core (-2: all but one, as joblib counts); 1: this process
     n_jobs: int = -1
-    # jobs per chunk; null: 16 chunks per worker (joblib), at least 64 jobs per array task (submitit)
+    # jobs per chunk; null: 32 chunks per worker (joblib), at least 64 jobs per array task (submitit)
     chunk_size: Optional[int] = None
     # joblib: worker processes on this machine; submitit: chunks as a SLURM (or local) job array
     backend: str = "joblib"

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("joblib", "submitit")
 # Chunks per worker when chunk_size is not given: small enough that workers finish together.
-CHUNKS_PER_WORKER = 16
+CHUNKS_PER_WORKER = 32
 # A SLURM array task starts a Python process: give each at least this many jobs.
 MIN_SUBMITIT_CHUNK = 64
 

@@ -8,6 +8,8 @@ end hook reports is read from the job folders.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,6 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from pagelab.errors import PagelabError
+from pagelab.sweep import STATUS
 from pagelab.sweep.guard import check_run_dir, check_sweep_dir
 
 if TYPE_CHECKING:
@@ -31,6 +34,20 @@ def _exit(error: PagelabError) -> NoReturn:
 
 def _on_terminal() -> bool:
     return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def _preload_when_jobs_run(directory: Path, since: float) -> None:
+    """Import what the sweep's end needs (polars' reader, scipy's t, rich) once jobs run.
+
+    This process mostly waits while jobs run; before they do, it is busy composing them.
+    """
+    while not any(p.stat().st_mtime >= since for p in directory.glob(f"*/{STATUS}")):
+        time.sleep(0.2)
+    import rich.table  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    import pagelab.sweep.collect  # noqa: F401
+    import pagelab.sweep.tables  # noqa: F401
 
 
 class SweepCallback(Callback):
@@ -57,6 +74,8 @@ class SweepCallback(Callback):
             check_sweep_dir(config)
         except PagelabError as error:
             _exit(error)
+        threading.Thread(target=_preload_when_jobs_run, args=(Path(config.hydra.sweep.dir), time.time()),
+                         name="pagelab-sweep-preload", daemon=True).start()
         if self.show_progress and _on_terminal():
             from pagelab.sweep.plan import job_overrides
             from pagelab.sweep.progress import SweepProgress

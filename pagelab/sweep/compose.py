@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -129,12 +130,39 @@ def set_job_number(cfg: DictConfig, num: int) -> None:
         cfg.hydra.job.num = num
 
 
+def _references(root: DictConfig) -> list[int]:
+    """The reference count of every node of ``root``, in a fixed order (CPython's counts).
+
+    Two walks of the same tree, made while the same references to its root are held, give
+    equal lists unless something else came to hold (or let go of) one of its nodes.
+    """
+    counts, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        counts.append(sys.getrefcount(node))
+        content = node.__dict__.get("_content")
+        if isinstance(content, dict):
+            stack.extend(content.values())
+        elif isinstance(content, list):
+            stack.extend(content)
+    return counts
+
+
+# Hydra's default hydra.sweep.subdir: the job number, which needs no interpolation parser.
+_JOB_NUM = "${hydra.job.num}"
+
+
 def set_output_dir(cfg: DictConfig) -> str:
     """Set ``hydra.runtime.output_dir`` as ``run_job`` does (``sweep.dir/sweep.subdir``, absolute); return it.
 
     ``HydraConfig`` must hold this job's config already: the subdir may read it (``${hydra:job.num}``).
+    A literal sweep dir and the default subdir are read as they are: resolving them would
+    give the same strings, through OmegaConf's interpolation parser, once per job.
     """
-    output_dir = os.path.abspath(os.path.join(str(cfg.hydra.sweep.dir), str(cfg.hydra.sweep.subdir)))
+    raw = OmegaConf.to_container(cfg.hydra.sweep, resolve=False)
+    directory = raw["dir"] if isinstance(raw["dir"], str) and "${" not in raw["dir"] else str(cfg.hydra.sweep.dir)
+    subdir = str(cfg.hydra.job.num) if raw["subdir"] == _JOB_NUM else str(cfg.hydra.sweep.subdir)
+    output_dir = os.path.abspath(os.path.join(directory, subdir))
     with read_write(cfg.hydra.runtime), open_dict(cfg.hydra.runtime):
         cfg.hydra.runtime.output_dir = output_dir
     return output_dir
@@ -152,6 +180,8 @@ class BatchComposer:
         self._by_index: list[Base] = []
         self._value: dict[str, bool] = {}
         self._repo = None
+        self._spare: dict[tuple[object, ...], DictConfig] = {}
+        self._spare_counts: dict[tuple[object, ...], list[int]] = {}
 
     def _is_value(self, override: Override) -> bool:
         """True when Hydra applies ``override`` to the composed config (not to the defaults list)."""
@@ -208,9 +238,25 @@ class BatchComposer:
         return self._by_index[index]
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
-        """The job's config, equal to ``load_sweep_config(master, overrides)``."""
+        """The job's config, equal to ``load_sweep_config(master, overrides)``.
+
+        A config this returned earlier for a job of the same kind (:func:`reuse_key`) is
+        rewritten in place when nothing outside it refers to it or to any of its nodes
+        any more (their reference counts are what they were when it was returned): the
+        sweeper's validation pass drops each config at once, and then needs no copy.
+        Anything still held elsewhere is never touched; the job gets a new copy.
+        """
         plan = self.plan(overrides, num=0)
-        return job_config(self.base(plan.base), plan, self.cache())
+        base = self.base(plan.base)
+        key = reuse_key(base, plan)
+        spare = self._spare.get(key) if key is not None else None
+        if spare is not None and _references(spare) != self._spare_counts[key]:
+            spare = None  # someone kept it (or a part of it)
+        spare = job_config(base, plan, self.cache(), reuse=spare)
+        if key is not None:
+            self._spare[key] = spare
+            self._spare_counts[key] = _references(spare)  # as at the check above: held by _spare and `spare`
+        return spare
 
     def cache(self) -> dict[str, Any]:
         """The sweep config's resolver cache now (``${now:}`` values resolved so far)."""
