@@ -19,6 +19,7 @@ COMMANDS = {
     "datasets": "pagelab.commands.datasets",
     "figures": "pagelab.commands.figures",
     "measure": "pagelab.commands.measure",
+    "new-strategy": "pagelab.commands.new_strategy",
     "plugins": "pagelab.commands.plugins",
     "scan": "pagelab.commands.scan",
     "scan-procs": "pagelab.commands.scan_procs",
