@@ -58,9 +58,15 @@ ERROR = "error"
 
 # find's %y letters for entries that are neither regular files nor directories.
 _TYPE_REASONS = {"l": SYMLINK, "p": FIFO, "s": SOCKET, "b": DEVICE, "c": DEVICE}
-# One line per entry, space separated, numbers only (names never leave find):
-# type, size, 512-byte blocks, device, inode, hard-link count.
+# One line per entry, space separated, numbers only (names never leave find): type, size,
+# 512-byte blocks, device, inode, hard-link count. Only files with several links can repeat
+# and only a directory's device matters (a mount point is a skip), so the others print
+# constants there: shorter lines, which find writes and polars parses faster (10 % of a walk).
 FIND_FORMAT = r"%y %s %b %D %i %n\n"
+_DIRECTORY_FORMAT = r"d 0 0 %D 0 1\n"
+_SINGLE_LINK_FORMAT = r"%y %s %b %D 0 1\n"
+FIND_EXPRESSION = ("(", "-type", "d", "-printf", _DIRECTORY_FORMAT, "-o", "-links", "1", "-printf", _SINGLE_LINK_FORMAT,
+                   "-o", "-printf", FIND_FORMAT, ")")
 
 
 def _walk_schema() -> dict[str, pl.DataType]:
@@ -78,7 +84,7 @@ def files_schema() -> dict[str, pl.DataType]:
 
 _CHUNK = 1 << 20  # one read of find's output
 _TAIL_SECONDS = 0.005  # how often the reader looks for more of find's output in its file
-_BATCH = 4 << 20  # parse find's output in batches of about this many bytes
+_BATCH = 256 << 10  # parse find's output in batches of about this many bytes, while find walks
 
 
 @dataclass(frozen=True)
@@ -340,16 +346,45 @@ def start_tree_walk(path: Path, *, cross_filesystems: bool = False, read_now: bo
     return early if early is not None else _start_walk(Path(path), cross_filesystems, read_now=read_now)
 
 
+# Kernel interfaces and other file systems whose "files" hold no stored data: their sizes
+# are placeholders (4096 or 0 in /proc and /sys), never a page-cache workload.
+PSEUDO_FILESYSTEMS = frozenset({
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs",
+    "efivarfs", "fusectl", "mqueue", "nsfs", "proc", "pstore", "rpc_pipefs", "securityfs",
+    "selinuxfs", "sysfs", "tracefs",
+})
+
+
+def filesystem_type(dev: int) -> str | None:
+    """The type of the file system mounted from device ``dev`` (``/proc/self/mountinfo``); None if unknown."""
+    wanted = f"{os.major(dev)}:{os.minor(dev)}"
+    try:
+        with open("/proc/self/mountinfo") as mountinfo:
+            for line in mountinfo:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == wanted and " - " in line:
+                    return line.split(" - ", 1)[1].split()[0]
+    except OSError:
+        return None
+    return None
+
+
 def _start_walk(path: Path, cross_filesystems: bool, *, read_now: bool) -> TreeWalk:
     try:
-        root_dev = os.stat(path).st_dev
+        root = os.stat(path)
     except FileNotFoundError:
         raise PagelabError(f"{path}: no such file or directory") from None
     except OSError as exc:
         raise PagelabError(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(root.st_mode):
+        raise PagelabError(f"{path}: not a directory (scan a tree, or a tarball with --tar)")
+    fstype = filesystem_type(root.st_dev)
+    if fstype in PSEUDO_FILESYSTEMS:
+        raise PagelabError(f"{path}: a {fstype} file system holds no stored files (its sizes are placeholders)")
+    root_dev = root.st_dev
     # A relative start such as "!" or "-name" would be read as an expression.
     start = str(path) if path.is_absolute() else os.path.join(".", str(path))
-    command = [_gnu_find(), "-H", start, *([] if cross_filesystems else ["-xdev"]), "-printf", FIND_FORMAT]
+    command = [_gnu_find(), "-H", start, *([] if cross_filesystems else ["-xdev"]), *FIND_EXPRESSION]
     output = tempfile.TemporaryFile(prefix="pagelab-scan-") if read_now else None
     process = subprocess.Popen(
         command,

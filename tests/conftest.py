@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 import pytest
 
 import pagelab
@@ -42,7 +41,7 @@ def pagelab_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Co
 # (the interpreter's own library may live under /root) are still readable.
 _AS_NOBODY = r"""
 import os, sys
-import polars, pyarrow.parquet, pagelab.atomic, pagelab.commands.scan, pagelab.commands.scan_procs
+import polars, pagelab.atomic, pagelab.commands.scan, pagelab.commands.scan_procs
 from pagelab.cli import run_command
 os.setgroups([]); os.setgid(65534); os.setuid(65534)
 sys.exit(run_command(sys.argv[1], sys.argv[2:]))
@@ -61,8 +60,8 @@ def run_as_nobody(command: str, args: list[str], cwd: Path) -> subprocess.Comple
 
 def read_output(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
     """The table and the key-value metadata of a written dataset."""
-    meta = pq.read_schema(path).metadata or {}
-    return pl.read_parquet(path), {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+    meta = pl.read_parquet_metadata(path)  # the file's key-value metadata, where polars writes it
+    return pl.read_parquet(path), {k: v for k, v in meta.items() if not k.startswith("ARROW")}
 
 
 def read_results(directory: Path) -> pl.DataFrame:

@@ -341,12 +341,61 @@ def test_tarball_from_gnu_tar_with_zstd(tmp_path: Path) -> None:
     assert result.skipped == {"hardlink": 1}
 
 
-def test_empty_tarball_has_no_rows(tmp_path: Path) -> None:
+def test_empty_tarball_is_written_only_when_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tarball = tmp_path / "empty.tar"
     with tarfile.open(tarball, "w"):
         pass
-    assert main(["--tar", str(tarball), "-o", str(tmp_path / "e.parquet")]) == 0
-    assert read_output(tmp_path / "e.parquet")[0].height == 0
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    rc = run_command("scan", ["--tar", str(tarball), "-o", str(out_dir / "e.parquet")])
+    assert_failed_cleanly(rc, capsys.readouterr().err, out_dir)
+    assert main(["--tar", str(tarball), "-o", str(out_dir / "e.parquet"), "--allow-empty"]) == 0
+    assert read_output(out_dir / "e.parquet")[0].height == 0
+
+
+def test_empty_tree_is_an_error_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tree" / "only" / "directories").mkdir(parents=True)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    rc = run_command("scan", [str(tmp_path / "tree"), "-o", str(out_dir / "t.parquet")])
+    err = capsys.readouterr().err
+    assert_failed_cleanly(rc, err, out_dir)
+    assert "--allow-empty" in err
+    assert run_command("scan", [str(tmp_path / "tree"), "-o", str(out_dir / "t.parquet"), "--allow-empty"]) == 0
+    assert read_output(out_dir / "t.parquet")[0].height == 0
+
+
+@pytest.mark.parametrize("target, phrase", [
+    ("/proc", "a proc file system"),
+    ("/sys", "a sysfs file system"),
+    ("/proc/self", "a proc file system"),
+    ("PLAIN_FILE", "not a directory"),
+])
+def test_pseudo_file_systems_and_plain_files_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, phrase: str
+) -> None:
+    if target == "PLAIN_FILE":
+        target = str(write(tmp_path / "plain.txt", 10))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    rc = run_command("scan", [target, "-o", str(out_dir / "x.parquet")])
+    err = capsys.readouterr().err
+    assert_failed_cleanly(rc, err, out_dir)
+    assert phrase in err and target in err
+
+
+@pytest.mark.parametrize("command", ["scan", "scan-procs"])
+def test_an_output_name_of_another_format_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    write(tmp_path / "tree" / "a", 10)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    source = [str(tmp_path / "tree")] if command == "scan" else []
+    rc = run_command(command, [*source, "-o", str(out_dir / "sizes.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip().endswith("name the file *.parquet"), err
+    assert list(out_dir.iterdir()) == []
 
 
 def _corrupt(kind: str, folder: Path) -> Path:

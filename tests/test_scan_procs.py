@@ -66,7 +66,7 @@ def test_own_mappings_appear_without_names(tmp_path: Path) -> None:
     assert int(meta["processes"]) >= 1
     # No names, paths or pids: no string column, and none of them in the file's bytes.
     assert not any(dtype == pl.String for dtype in frame.schema.values())
-    raw = out.read_bytes()
+    raw = out.read_bytes().replace(b"Polars (python) version", b"")  # the writer's own name, in every file
     for leak in (b"python", b"/usr/", b"[heap]", b"/dev/zero", backing.name.encode(), str(os.getpid()).encode()):
         assert leak not in raw
     for value in meta.values():

@@ -10,6 +10,7 @@ from typing import Protocol
 import polars as pl
 
 from pagelab.atomic import write_dataset
+from pagelab.errors import PagelabError
 
 
 class ScanResult(Protocol):
@@ -28,10 +29,19 @@ def add_output_options(parser: argparse.ArgumentParser, default: str) -> None:
         "-o", "--output", type=Path, default=Path(default), help=f"output Parquet file (default: {default})"
     )
     parser.add_argument("--name", help="dataset name stored in the file (default: the output file's stem)")
+    parser.add_argument("--allow-empty", action="store_true", help="write the dataset even if it has no rows")
+
+
+def check_output(args: argparse.Namespace) -> None:
+    """Refuse an output name that says another format before any work is done."""
+    if args.output.suffix != ".parquet":
+        raise PagelabError(f"{args.output}: datasets are written as Parquet; name the file *.parquet")
 
 
 def save(result: ScanResult, args: argparse.Namespace) -> None:
-    """Write the dataset atomically and report it on stderr."""
+    """Write the dataset atomically and report it on stderr; an empty one needs ``--allow-empty``."""
+    if result.frame.height == 0 and not args.allow_empty:
+        raise PagelabError(f"{args.output}: not written: the dataset would be empty (--allow-empty writes it)")
     write_dataset(result.frame, args.output, result.metadata(args.name or args.output.stem))
     print(result.summary(), file=sys.stderr)
     print(f"wrote {args.output} ({result.frame.height:,} rows)", file=sys.stderr)

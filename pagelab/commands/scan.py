@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pagelab.commands.dataset_output import add_output_options, save
+from pagelab.commands.dataset_output import add_output_options, check_output, save
 from pagelab.errors import PagelabError
 from pagelab.scan import FilesScan, scan_tar, start_tree_walk
 
@@ -45,5 +45,6 @@ def run(args: argparse.Namespace) -> FilesScan:
 def main(argv: list[str]) -> int:
     """Entry point of ``pagelab scan``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
+    check_output(args)
     save(run(args), args)
     return 0

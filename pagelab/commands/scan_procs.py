@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pagelab.commands.dataset_output import add_output_options, save
+from pagelab.commands.dataset_output import add_output_options, check_output, save
 from pagelab.errors import PagelabError
 from pagelab.procs import ProcsScan, scan_procs
 
@@ -37,5 +37,6 @@ def run(args: argparse.Namespace) -> ProcsScan:
 def main(argv: list[str]) -> int:
     """Entry point of ``pagelab scan-procs``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
     args = build_parser().parse_args(argv)
+    check_output(args)
     save(run(args), args)
     return 0

@@ -84,10 +84,8 @@ def read_columns(path: Path) -> list[str]:
 
 def parquet_metadata(path: Path) -> dict[str, str]:
     """Key-value metadata of a Parquet file (name, kind, provenance of scans)."""
-    import pyarrow.parquet as pq  # only `pagelab datasets` and the dataset scripts need it
-
-    meta = pq.read_schema(path).metadata or {}
-    return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+    meta = pl.read_parquet_metadata(path)
+    return {k: v for k, v in meta.items() if not k.startswith("ARROW")}
 
 
 # --- validation ---------------------------------------------------------------------------
