@@ -188,3 +188,21 @@ def test_bad_traces_give_one_line_naming_file_and_field(tmp_path: Path, change, 
 def test_bad_fleet_config_names_the_field(override, field):
     with pytest.raises(PagelabError, match=field):
         fleet(override)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_first_fit_hosts_needed_in_one_pass_is_the_smallest_fleet_that_serves(seed):
+    # Random VMs of 1..10 on hosts of room 10: the one-pass answer H serves all, H - 1 does not.
+    from pagelab.fleet.search import serves
+
+    rng = np.random.default_rng(seed)
+    n, hours = 80, 20
+    arrival = np.sort(rng.integers(0, hours, n))
+    departure = np.minimum(arrival + rng.integers(1, 6, n), hours)
+    size = rng.integers(1, 11, n)
+    stream = Stream(arrival, departure, size, np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                    np.ones((1, hours)), hours=hours)
+    adm = Admission(np.array([[10]], dtype=np.int64), size[:, None], Fraction(1))
+    hosts = hosts_needed(adm, stream, "first_fit")
+    assert hosts > 1 and serves(adm, stream, hosts, "first_fit")
+    assert not serves(adm, stream, hosts - 1, "first_fit")

@@ -1,11 +1,13 @@
 """The smallest fleet that serves a stream with no rejection.
 
-Rejection is monotone in the number of hosts for ``first_fit``: the first H hosts of a
-larger fleet see exactly the VMs they see in a fleet of H, so a fleet that rejects nothing
-stays so with more hosts. For ``best_fit`` and ``most_free`` that is assumed, not proven.
-The search starts at a lower bound (the busiest hour's needs over one host's room, per
-pool), grows by 1/8 until a fleet serves everything, then bisects; a run that rejects
-stops at its first rejection, so the failing probes are cheap.
+For ``first_fit`` the answer takes one placement: the first H hosts of a larger fleet see
+exactly the VMs they see in a fleet of H (a VM those hosts cannot take goes further on, or
+is rejected), so a fleet of H rejects nothing exactly when, in a fleet with a host per VM,
+no VM goes past host H. For ``best_fit`` and ``most_free`` a larger fleet can place
+differently, so monotonicity is assumed, not proven, and the fleet is searched: from a lower
+bound (the busiest hour's needs over one host's room, per pool), growing by 1/8 until a
+fleet serves everything, then bisecting; a run that rejects stops at its first rejection,
+so the failing probes are cheap.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def hosts_needed(adm: Admission, stream: Stream, policy: str) -> int:
     """The smallest number of hosts that places every VM of ``stream`` (each must fit an empty host)."""
     if stream.vms == 0:
         return 0
+    if policy == "first_fit":
+        slot = place_stream(adm, stream, stream.vms, policy)  # a host per VM: none is rejected
+        return int(slot.max()) // adm.room.shape[0] + 1
     low = lower_bound(adm, stream) - 1  # fails (or is 0)
     high = low + 1
     while not serves(adm, stream, high, policy):

@@ -116,49 +116,44 @@ def timeline(model: HostModel, adm: Admission, stream: Stream, slot: np.ndarray,
     overheads, plus guest memory: all of it if pinned, its hourly peak usage if managed)
     exceeds the pool's room. ``min_headroom_bytes`` is the least ``r x (room - O) - G`` over
     every node and pool: negative would mean provisioned memory above its limit.
+
+    Every (VM, hour it is resident) pair is one element, and every sum is one bincount
+    over (hour, slot, pool) cells: the work is proportional to the VM-hours.
     """
     nodes, pools = model.room.shape
-    slots = hosts * nodes
-    placed = slot >= 0
-    room = np.tile(model.room, (hosts, 1))  # (slots, pools)
-    cell = slot * pools + model.guest_pool  # the slot and pool of each VM's guest memory
+    slots, hours = hosts * nodes, stream.hours
+    placed = np.flatnonzero(slot >= 0)
+    stay = stream.departure[placed] - stream.arrival[placed]
+    vm = np.repeat(placed, stay)  # one element per (VM, hour it is resident)
+    hour = stream.arrival[vm] + (np.arange(vm.size) - np.repeat(np.cumsum(stay) - stay, stay))
+    at = hour * slots + slot[vm]  # its (hour, slot) cell
+    cell = at * pools + model.guest_pool[vm]  # its (hour, slot, pool) cell of guest memory
+    used = np.floor(stream.memory_bytes[vm] * stream.ratio[stream.source[vm], hour % stream.ratio.shape[1]])
+    guest = _sum(cell, model.guest[vm], hours * slots * pools).reshape(hours, slots, pools)
+    usage = _sum(cell, used.astype(np.int64), hours * slots * pools).reshape(hours, slots, pools)
+    over = np.stack([_sum(at, model.overhead[vm, p], hours * slots) for p in range(pools)], axis=1)
+    over = over.reshape(hours, slots, pools)
+    room = np.tile(model.room, (hosts, 1))[None]  # (1, slots, pools)
+    backed = over + (guest if model.pinned else usage)
+    bad_host = (backed > room).any(axis=2).reshape(hours, hosts, nodes).any(axis=2)
+    resident_host = np.bincount(hour * hosts + slot[vm] // nodes, minlength=hours * hosts).reshape(hours, hosts)
     num, den = adm.ratio.numerator, adm.ratio.denominator
-    arrived = np.bincount(stream.arrival, minlength=stream.hours)[:stream.hours]
-    taken = np.bincount(stream.arrival[placed], minlength=stream.hours)[:stream.hours]
-    columns: dict[str, list[int]] = {k: [] for k in (
-        "hosts_in_use", "vms_resident", "provisioned_bytes", "used_bytes", "violations", "min_headroom_bytes")}
-    free = {p: [] for p in model.pools}
-    for hour in range(stream.hours):
-        vms = np.flatnonzero(placed & (stream.arrival <= hour) & (stream.departure > hour))
-        s = slot[vms]
-        guest = _sum(cell[vms], model.guest[vms], slots * pools).reshape(slots, pools)
-        used = stream.usage(vms, hour)
-        usage = _sum(cell[vms], used, slots * pools).reshape(slots, pools)
-        over = np.stack([_sum(s, model.overhead[vms, p], slots) for p in range(pools)], axis=1)
-        backed = over + (guest if model.pinned else usage)
-        bad = (backed > room).any(axis=1)
-        columns["hosts_in_use"].append(int(np.unique(s // nodes).size))
-        columns["vms_resident"].append(int(vms.size))
-        columns["provisioned_bytes"].append(int(stream.memory_bytes[vms].sum()))  # as sold, before rounding
-        columns["used_bytes"].append(int(used.sum()))
-        columns["violations"].append(int(np.unique(np.flatnonzero(bad) // nodes).size))
-        columns["min_headroom_bytes"].append(int(((num * (room - over) - den * guest) // den).min()))
-        for p, name in enumerate(model.pools):
-            free[name].append(int(np.clip(room[:, p] - over[:, p] - guest[:, p], 0, None).sum()))
+    arrived = np.bincount(stream.arrival, minlength=hours)[:hours]
+    taken = np.bincount(stream.arrival[placed], minlength=hours)[:hours]
+    free = np.clip(room - over - guest, 0, None).sum(axis=1)  # (hours, pools)
     return pl.DataFrame({
-        "hour": np.arange(stream.hours, dtype=np.int64),
-        "hosts_in_use": columns["hosts_in_use"],
-        "vms_resident": columns["vms_resident"],
+        "hour": np.arange(hours, dtype=np.int64),
+        "hosts_in_use": (resident_host > 0).sum(axis=1).astype(np.int64),
+        "vms_resident": np.bincount(hour, minlength=hours).astype(np.int64),
         "vms_arrived": arrived.astype(np.int64),
         "vms_placed": taken.astype(np.int64),
         "vms_rejected": (arrived - taken).astype(np.int64),
-        "provisioned_bytes": columns["provisioned_bytes"],
-        "used_bytes": columns["used_bytes"],
-        **{f"free_{name}_bytes": free[name] for name in model.pools},
-        "violations": columns["violations"],
-        "min_headroom_bytes": columns["min_headroom_bytes"],
-    }, schema_overrides={c: pl.Int64 for c in ("hosts_in_use", "vms_resident", "provisioned_bytes", "used_bytes",
-                                                 "violations", "min_headroom_bytes")})
+        "provisioned_bytes": _sum(hour, stream.memory_bytes[vm], hours),  # as sold, before rounding
+        "used_bytes": _sum(hour, used, hours),
+        **{f"free_{name}_bytes": free[:, p].astype(np.int64) for p, name in enumerate(model.pools)},
+        "violations": bad_host.sum(axis=1).astype(np.int64),
+        "min_headroom_bytes": ((num * (room - over) - den * guest) // den).min(axis=(1, 2)).astype(np.int64),
+    })
 
 
 def _sum(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:

@@ -9,6 +9,7 @@ the stream's first hour; a VM is present in hours ``arrival .. departure - 1``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -173,12 +174,23 @@ def trace_stream(path: Path, month: str | None, hours: int, field: str) -> Strea
 
 
 def usage_shares(ref: str, month: str, field: str) -> np.ndarray:
-    """Hourly usage shares of every VM of one month of a trace (VMs x hours of the month)."""
+    """Hourly usage shares of every VM of one month of a trace (VMs x hours of the month), read-only.
+
+    Kept per (file, mtime, month) for the life of the process: every job of a sweep worker
+    that replays the same month shares one copy.
+    """
     kind, path = _resolve(ref, field)
     if kind != KIND:
         raise PagelabError(f"{field}={ref}: is a {kind} dataset, but a {KIND} dataset is needed")
+    return _month_shares(path.resolve(), path.stat().st_mtime_ns, month, field)
+
+
+@lru_cache(maxsize=8)
+def _month_shares(path: Path, mtime_ns: int, month: str, field: str) -> np.ndarray:
     frame = _months(read_trace(path), month, field.replace("dataset", "month"), path)
-    return _per_vm(frame, None)[1]
+    shares = _per_vm(frame, None)[1]
+    shares.setflags(write=False)  # shared by every job of the process
+    return shares
 
 
 def synthetic_stream(ref: str, *, hours: int, seed: int, vms: int, load: float, fleet_bytes: int,
