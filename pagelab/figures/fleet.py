@@ -51,8 +51,9 @@ def render(frame: pl.DataFrame) -> Figure:
             ax.errorbar(line["overcommit_ratio"], mean, yerr=err, color=colours[strategy], marker="o", markersize=3,
                         capsize=2, linewidth=1, label=f"{strategy} ({memory})")
         ax.set_xlabel("overcommit ratio")
+        ax.set_ylim(bottom=0)  # host counts: a cut axis would exaggerate the gaps
         ax.set_title(stream, fontsize=7)
     axes[0].set_ylabel("hosts needed")
     axes[0].legend(fontsize=6)
-    fig.suptitle(f"smallest fleet with no rejection; {seeds_note(frame['seeds'])} (error bars)", fontsize=7)
+    fig.suptitle(f"smallest fleet with no rejection\n{seeds_note(frame['seeds'])} (error bars)", fontsize=7)
     return fig

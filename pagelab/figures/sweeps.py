@@ -9,6 +9,7 @@ table's sweep (every strategy at the defaults of every workload) needs no preset
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pagelab.errors import PagelabError
 from pagelab.figures.results import normalise
@@ -79,7 +80,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         # month, shrunk to 3 seeds (the preset runs 10) to keep `pagelab figures` quick.
         Experiment("fleet_overcommit", "fleet_overcommit", lambda: ["seed=range(0,3)"]),
         # The table: every strategy at the defaults of every shipped workload.
-        Experiment("headline", None, lambda: [f"strategy={_plugins()}", "workload=pc1991,laptop,hosting,pagecache"]),
+        Experiment("headline", None, lambda: [
+            f"strategy={_plugins()}", "workload=pc1991,laptop,hosting,pagecache", "hydra/launcher=batch",
+        ]),
     )
 }
 
@@ -94,10 +97,13 @@ def _jobs_done(sweep_dir: Path) -> int:
 
 
 def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
-    """Run the named sweeps (two at a time); return each one's normalised summary and failed jobs.
+    """Run the named sweeps one after another in one process; return each one's normalised
+    summary and its number of failed jobs.
 
-    Progress shows on a terminal only. Raises :class:`PagelabError` if a preset is missing
-    or a sweep fails as a whole (failed jobs, such as a dmem shortfall, still give rows).
+    One process (:mod:`pagelab.sweep.series`) runs them all, so that Python, the imports and
+    the batch launcher's workers start once. Progress shows on a terminal only. Raises
+    :class:`PagelabError` if a preset is missing or a sweep fails as a whole (failed jobs,
+    such as a dmem shortfall, still give rows).
     """
     experiments = [EXPERIMENTS[n] for n in names]
     for e in experiments:
@@ -105,45 +111,44 @@ def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.Da
             raise PagelabError(f"sweep preset conf/experiment/{e.preset}.yaml is not installed")
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env.pop("HYDRA_FULL_ERROR", None)
-    summaries: dict[str, pl.DataFrame] = {}
-    failed: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="pagelab-figures-") as tmp, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, disable=not console.is_terminal, transient=True,
     ) as progress:
-        pending = list(experiments)
-        running: dict[str, tuple[subprocess.Popen[str], Path, TaskID]] = {}
-        workers = max(1, min(2, os.cpu_count() or 1))
-        while pending or running:
-            while pending and len(running) < workers:
-                e = pending.pop(0)
-                sweep_dir = Path(tmp) / e.name
-                # stderr to a file: a pipe nobody reads could fill up and stall the sweep.
-                with open(Path(tmp) / f"{e.name}.stderr", "w") as log:
-                    process = subprocess.Popen(
-                        [sys.executable, "-m", "pagelab", *e.argv(sweep_dir)], cwd=tmp, env=env,
-                        stdout=subprocess.DEVNULL, stderr=log, text=True,
-                    )
-                running[e.name] = (process, sweep_dir, progress.add_task(f"sweep {e.name}", total=None))
-            time.sleep(0.2)
-            for name, (process, sweep_dir, task) in list(running.items()):
-                progress.update(task, description=f"sweep {name}: {_jobs_done(sweep_dir)} jobs")
-                if process.poll() is None:
-                    continue
-                stderr = (Path(tmp) / f"{name}.stderr").read_text()
-                del running[name]
-                progress.remove_task(task)
-                # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
-                # shortfall is a result: the cliff); only a sweep without one has failed.
-                if not (sweep_dir / SUMMARY).exists():
-                    for other, *_ in running.values():
-                        other.kill()
-                        other.wait()
-                    raise PagelabError(f"sweep {name} failed (exit {process.returncode}): {_reason(stderr)}")
-                summary = pl.read_parquet(sweep_dir / SUMMARY)
-                failed[name] = summary.filter(pl.col("state") == "failed").height if "state" in summary.columns else 0
-                summaries[name] = normalise(summary, name)
-    return {n: summaries[n] for n in names}, failed
+        folder = Path(tmp)
+        specs = [f"{e.name}={shlex.join(e.argv(folder / e.name))}" for e in experiments]
+        # stderr to a file: a pipe nobody reads could fill up and stall the sweeps.
+        with open(folder / "sweeps.stderr", "w") as log:
+            process = subprocess.Popen([sys.executable, "-m", "pagelab.sweep.series", *specs], cwd=tmp, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=log, text=True)
+        task = progress.add_task("sweeps", total=None)
+        try:
+            while process.poll() is None:
+                time.sleep(0.2)
+                current = next((e.name for e in experiments if not (folder / f"{e.name}.exit").exists()), "")
+                progress.update(task, description=f"sweep {current}: {_jobs_done(folder / current)} jobs")
+        finally:
+            if process.poll() is None:  # interrupted: stop the sweeps too
+                process.kill()
+                process.wait()
+        stderr = (folder / "sweeps.stderr").read_text()
+        summaries: dict[str, pl.DataFrame] = {}
+        failed: dict[str, int] = {}
+        for e in experiments:
+            # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
+            # shortfall is a result: the cliff); only a sweep without one has failed.
+            if not (folder / e.name / SUMMARY).exists():
+                raise PagelabError(f"sweep {e.name} failed: {_reason(_section(stderr, e.name))}")
+            summary = pl.read_parquet(folder / e.name / SUMMARY)
+            failed[e.name] = summary.filter(pl.col("state") == "failed").height if "state" in summary.columns else 0
+            summaries[e.name] = normalise(summary, e.name)
+    return summaries, failed
+
+
+def _section(stderr: str, name: str) -> str:
+    """What the sweep ``name`` wrote to the series' stderr."""
+    _, _, after = stderr.partition(f"== sweep {name}\n")
+    return after.split("\n== sweep ", 1)[0]
 
 
 def _reason(stderr: str) -> str:
