@@ -19,13 +19,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import dataset_calls, figures, startup, sweep
+from benchmarks import dataset_calls, figures, fleet_scale, startup, sweep
 from benchmarks.common import ROOT, Row, machine
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 READMES = (ROOT / "benchmarks" / "README.md", ROOT / "README.md")
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-GROUPS = ("sweep", "datasets", "startup", "figures")
+GROUPS = ("sweep", "datasets", "startup", "figures", "fleet")
 
 
 def _value(row: Row) -> str:
@@ -85,8 +85,10 @@ def main() -> None:
             rows += dataset_calls.measure(repeats=args.repeats)
         elif group == "startup":
             rows += [startup.single_run(args.repeats), startup.scan(repeats=args.repeats)]
-        else:
+        elif group == "figures":
             rows.append(figures.measure())
+        else:
+            rows.append(fleet_scale.measure())
     text = table(info, rows)
     print(text)
     RESULTS.write_text(json.dumps({"machine": info, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")
