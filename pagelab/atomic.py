@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from pagelab.errors import PagelabError
+from pagelab.errors import PagelabError, WriteError
 
 
 def _umask() -> int:
@@ -24,15 +23,26 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    An OSError on the way (ENOSPC, EROFS, EACCES) becomes a :class:`WriteError` naming
+    ``path``; the temporary file is removed on every exit path, Ctrl-C included.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise WriteError(path, error) from None
+    try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         yield Path(tmp)
         os.replace(tmp, path)
+    except WriteError:
+        raise
+    except OSError as error:
+        raise WriteError(path, error) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -49,15 +59,10 @@ def atomic_write_parquet(
 ) -> None:
     """Write ``frame`` as zstd Parquet with optional key-value metadata, atomically.
 
-    Goes through pyarrow so that the key-value metadata is stable and the bytes are
-    identical for identical frames.
+    polars writes it (the same bytes for the same frame and metadata), so that writing a
+    dataset needs no pyarrow: importing it costs a short command such as ``scan`` 0.2 s.
     """
-    table = frame.to_arrow()
-    if metadata:
-        merged = dict(table.schema.metadata or {})
-        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-        table = table.replace_schema_metadata(merged)
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    atomic_write(path, lambda tmp: frame.write_parquet(tmp, compression="zstd", metadata=metadata or None))
 
 
 def atomic_write_json(data: object, path: Path) -> None:

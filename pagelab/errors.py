@@ -14,3 +14,22 @@ class PagelabError(Exception):
 # Exit codes of a single run (README, "Exit codes").
 EXIT_BAD_INPUT = 2  # a PagelabError: the input is at fault, nothing was written
 EXIT_DOES_NOT_FIT = 3  # the run's results were written, with fits=false
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
+
+
+class WriteError(PagelabError, OSError):
+    """An output path could not be written (ENOSPC, EROFS, EACCES, ...): one line naming it.
+
+    Also an OSError, so that callers that handle I/O errors keep doing so.
+    """
+
+    def __init__(self, path: object, error: OSError) -> None:
+        super().__init__(f"{path}: cannot write: {error.strerror or error}")
+        self.errno = error.errno
+
+
+class Interrupted(SystemExit):
+    """Ctrl-C in a sweep: unwinds like SystemExit (no traceback) with exit code 130."""
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_INTERRUPTED)

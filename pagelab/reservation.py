@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pagelab.allocator import Machine
 from pagelab.errors import PagelabError
-from pagelab.units import MiB, parse_size
+from pagelab.units import MiB, format_bytes, parse_size
 
 _DMEM = re.compile(r"^(?P<bang>!?)(?P<size>[^:@]+)(?::(?P<align>[^@]+))?(?:@(?P<addr>[^:]+))?(?::(?P<align2>.+))?$")
 
@@ -55,12 +55,15 @@ def parse_dmem(text: str, section_size: int = 128 * MiB) -> DmemParam:
     return DmemParam(size, align, bool(match["bang"]), base)
 
 
-def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
+def carveout_per_node(param: DmemParam, machine: Machine, *, for_guests: bool = False) -> list[int]:
     """Bytes the reservation takes on each node (from the top of the node).
 
     Sizes count from the memory memblock still has free at boot
     (:meth:`Machine.free_at_boot`), as dmem_reserve_init() does. A size of 0 is rejected
-    by the kernel's parser, which then reserves nothing.
+    by the kernel's parser, which then reserves nothing. With ``for_guests`` (guests are to
+    live in the reservation) a kernel share (``!size``) at least as large as a node's
+    memory is an error naming both sizes: the kernel would reserve nothing there and
+    every guest would be silently refused.
     """
     if param.size == 0:
         return [0] * machine.nodes
@@ -72,6 +75,14 @@ def carveout_per_node(param: DmemParam, machine: Machine) -> list[int]:
             raise PagelabError(f"dmem={param.size:#x}@{param.base:#x}: range is not inside one node's memory")
         return [param.size if n == inside[0] else 0 for n in range(machine.nodes)]
     free = machine.free_at_boot()
+    if param.resv_kernel and for_guests:
+        full = [n for n, node in enumerate(free) if param.size >= node and machine.node_bytes[n]]
+        if full:
+            n = full[0]
+            raise PagelabError(
+                f"dmem: the kernel share (!size) of {format_bytes(param.size)} is not smaller than "
+                f"node {n}'s {format_bytes(free[n])} free at boot, so nothing is reserved there for guests"
+            )
     if param.resv_kernel:
         return [max(-(-node // param.align) * param.align - param.size, 0) if param.size < node else 0 for node in free]
     return [min(param.size, node) for node in free]

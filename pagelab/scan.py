@@ -323,11 +323,12 @@ def prestart(argv: list[str]) -> None:
     except PagelabError:
         return  # the command reports it
     if not _EARLY:
-        atexit.register(_stop_unadopted)
+        atexit.register(stop_early_walks)
     _EARLY[(os.path.abspath(args.path), args.cross_filesystems)] = walk
 
 
-def _stop_unadopted() -> None:
+def stop_early_walks() -> None:
+    """Stop every walk :func:`prestart` began that no command adopted (the command failed first)."""
     for walk in _EARLY.values():
         if walk.process.poll() is None:
             walk.process.kill()

@@ -310,3 +310,87 @@ def test_collect_refuses_a_folder_that_is_not_a_sweep(tmp_path):
     expected = f"pagelab collect: error: {tmp_path}: not a sweep directory (no multirun.yaml; give hydra.sweep.dir)"
     assert result.stderr.strip() == expected
     assert not (tmp_path / "summary.parquet").exists()
+
+
+# --- locks, Ctrl-C and full disks (issue 16) ---------------------------------------------------
+
+_HOLD_LOCK = """
+import sys, time
+from pagelab.sweep import lock
+lock.acquire(sys.argv[1], "sweep folder")
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_folder_locked_by_a_live_process_is_refused_naming_it(tmp_path):
+    from pagelab.sweep import lock
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(lock.FolderBusy, match=f"sweep folder {tmp_path} is in use by pagelab pid {holder.pid} "):
+            lock.acquire(tmp_path, "sweep folder")
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel dropped the dead holder's flock: the folder is taken over.
+    lock.acquire(tmp_path, "sweep folder")
+    assert json.loads((tmp_path / lock.LOCK).read_text())["pid"] == os.getpid()
+    lock.release(tmp_path)
+    assert not (tmp_path / lock.LOCK).exists()
+
+
+def test_nested_holds_of_one_folder_in_one_process_are_counted(tmp_path):
+    from pagelab.sweep import lock
+
+    with lock.hold(tmp_path), lock.hold(tmp_path):  # the run's callback, then its job
+        pass
+    assert not (tmp_path / lock.LOCK).exists()
+
+
+def test_ctrl_c_in_a_job_records_interrupted_and_resume_runs_it(tmp_path):
+    cfg = OmegaConf.create({"seed": 0})
+    job = Job(tmp_path, cfg, job=0)
+
+    def work() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(work)
+    status = read_status(tmp_path)
+    assert status is not None and status.state == "interrupted" and status.finished is not None
+    assert not job.is_done()
+
+
+def test_killed_workers_jobs_are_marked_interrupted_and_their_temporary_files_go(tmp_path):
+    from dataclasses import replace
+
+    from pagelab.sweep.job import mark_interrupted
+    from pagelab.sweep.status import Status, write_status
+
+    for name, state in (("0", "done"), ("1", "running")):
+        (tmp_path / name).mkdir()
+        write_status(tmp_path / name, replace(Status(state=state, config_hash="0" * 16, started="t"), pid=1))
+    (tmp_path / "1" / ".results.parquet.abc.tmp").write_bytes(b"half")
+    assert mark_interrupted([tmp_path / "0", tmp_path / "1"]) == 1
+    assert [read_status(tmp_path / n).state for n in ("0", "1")] == ["done", "interrupted"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+
+def test_a_job_folder_claimed_by_another_process_is_not_run_twice(tmp_path):
+    """Two sweeps' workers (a cluster's array task still running after its launcher died)."""
+    from pagelab.sweep import lock
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    ran = []
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        job = Job(tmp_path, OmegaConf.create({"seed": 0}), job=0)
+        with pytest.raises(lock.FolderBusy, match=f"pid {holder.pid}"), job.claim():
+            ran.append(job.run(lambda: 1))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ran == [] and read_status(tmp_path) is None

@@ -111,3 +111,26 @@ def test_files_whose_sizes_times_counts_overflow_are_refused(run, tmp_path):
     pl.DataFrame({"size": [2**45], "count": [2**20]}).write_parquet(tree)  # 2^65 bytes in all
     with pytest.raises(PagelabError, match="the file requests add up to more than 2 EiB"):
         run("strategy=base4k", "workload=pagecache", f"workload.files.dataset={tree}", "workload.installed=64T")
+
+
+# --- shares and reserves larger than their node (issue 16) ----------------------------------
+
+
+def test_a_reserve_larger_than_a_node_names_both_sizes(run):
+    # hosting: 320 GiB on 2 nodes, so 160 GiB each; a 161 GiB reserve cannot be kept on one.
+    with pytest.raises(PagelabError, match=r"workload.reserve=161G: 161.0 GiB per node is larger than node 0's 160.0 GiB"):
+        run("workload=hosting", "workload.reserve=161G")
+    assert run("workload=hosting", "workload.reserve=2G")["guests"] > 0
+
+
+@pytest.mark.parametrize("strategy", ["strategy=dmemfs", "strategy=hvo_boot"])
+def test_a_kernel_share_no_smaller_than_a_node_is_an_error_when_guests_need_the_reservation(run, strategy):
+    with pytest.raises(PagelabError, match=r"kernel share \(!size\) of 200.0 GiB is not smaller than node 0's"):
+        run(strategy, "workload=hosting", "workload.dmem=!200G")
+
+
+def test_a_bare_machine_smaller_than_the_kernel_share_still_runs(run):
+    """metadata_vs_ram boots every size with dmem=!8G: on a 4 MiB machine nothing is reserved."""
+    row = run("strategy=dmemfs", "workload=machine", "workload.installed=4M", "workload.dmem=!8G")
+    base = run("strategy=base4k", "workload=machine", "workload.installed=4M")
+    assert row["fits"] and row["memmap_bytes"] == base["memmap_bytes"]

@@ -2,12 +2,14 @@
 
 For sweeps that ran elsewhere (a cluster whose launcher exited early) or were
 interrupted; a sweep that ends normally does the same by itself. Running it again
-gives the same file. Exits 1 when a job failed, after listing every failure.
+gives the same file. Exits 1 when a job failed or its results were left out (a foreign or corrupt
+results.parquet, a column of another type), after listing every one.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -31,7 +33,12 @@ def main(argv: list[str]) -> int:
     sweep = collect(args.directory)
     print_overview(sweep, Console(highlight=False))
     print_failures(sweep, Console(stderr=True, highlight=False))
-    unfinished = sweep.count("running")
+    for problem in sweep.left_out:
+        print(f"pagelab collect: left out of the summary: {problem}", file=sys.stderr)
+    if sweep.left_out:
+        print(f"pagelab collect: {len(sweep.left_out)} jobs' results left out; the other "
+              f"{sweep.summary.height} jobs are summarised", file=sys.stderr)
+    unfinished = sweep.count("running") + sweep.count("interrupted")
     if unfinished:
         print(
             f"{unfinished} jobs did not finish (interrupted?); re-run the same sweep with "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pagelab.commands.dataset_output import add_output_options, check_output, save
 from pagelab.errors import PagelabError
-from pagelab.scan import FilesScan, scan_tar, start_tree_walk
+from pagelab.scan import FilesScan, scan_tar, start_tree_walk, stop_early_walks
 
 PROG = "pagelab scan"
 
@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> FilesScan:
 
 def main(argv: list[str]) -> int:
     """Entry point of ``pagelab scan``; returns the exit status (errors raise PagelabError, which the CLI reports)."""
-    args = build_parser().parse_args(argv)
-    check_output(args)
-    save(run(args), args)
+    try:
+        args = build_parser().parse_args(argv)
+        check_output(args)
+        save(run(args), args)
+    finally:
+        stop_early_walks()  # a walk started for arguments the command then refused
     return 0

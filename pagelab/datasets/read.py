@@ -258,11 +258,20 @@ def read_table(dataset: Dataset) -> pl.DataFrame:
     if dataset.kind == "files":
         size = integer_column(frame, "size", path, found=found)
         count = integer_column(frame, "count", path, required=False, found=found)
+        if count is not None and count.sum() == 0:
+            raise PagelabError(f"{path}: column 'count': every row's count is 0, so the dataset holds no file")
         return pl.DataFrame({"size": size, "count": count if count is not None else ones})
     if dataset.kind == "vms":
         memory = integer_column(frame, "memory_bytes", path, found=found)
         vcpus = integer_column(frame, "vcpus", path, required=False, found=found)
         weight = integer_column(frame, "count", path, required=False, found=found)
+        # A VM has at least one vCPU. A catalog card may document rows of 0 (bitbrains_rnd_2013:
+        # a trace artefact), which the sampler counts as 1; in anyone else's file it is an error.
+        if vcpus is not None and not dataset.card and (vcpus < 1).any():
+            row = int((vcpus < 1).arg_true()[0])
+            raise PagelabError(f"{path}: row {row + 1}, column 'vcpus': value {vcpus[row]} is below 1 (a VM has a vCPU)")
+        if weight is not None and weight.sum() == 0:
+            raise PagelabError(f"{path}: column 'count': every row's count is 0, so no VM can be drawn")
         return pl.DataFrame(
             {
                 "memory_bytes": memory,

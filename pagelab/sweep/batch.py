@@ -31,8 +31,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
-from pagelab.sweep import COMPOSED
+from pagelab.sweep import COMPOSED, STATUS
 from pagelab.sweep.compose import BatchComposer, JobPlan
+from pagelab.sweep.job import mark_interrupted
 from pagelab.sweep.worker import Chunk, freeze_long_lived, run_chunk
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,7 @@ def _chunks(launcher: Any, plans: list[JobPlan]) -> list[Chunk]:
             callbacks=launcher.hydra_context.callbacks,
             task_name=JobRuntime.instance().get("name"),
             save_job_configs=bool(launcher.options["save_job_configs"]),
+            launcher_pid=os.getpid(),
         )
         for group in groups
     ]
@@ -253,9 +255,13 @@ def launch(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_id
         log.info(f"\t#{plan.num} : {' '.join(filter_overrides(overrides))}")
     if launcher.warming is not None:
         launcher.warming.join()
-    if options["backend"] == "submitit":
-        results = _run_submitit(chunks, options)
-    else:
-        results = _run_joblib(chunks, n_jobs, workers(options))
+    try:
+        if options["backend"] == "submitit":
+            results = _run_submitit(chunks, options)
+        else:
+            results = _run_joblib(chunks, n_jobs, workers(options))
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C: joblib has stopped the workers by now
+        mark_interrupted([status.parent for status in sweep_dir.glob(f"*/{STATUS}")])
+        raise
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)  # jobs in this process reconfigured it
     return [ret for chunk in results for ret in chunk]

@@ -7,6 +7,7 @@ end hook reports is read from the job folders.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from pagelab.errors import PagelabError
-from pagelab.sweep import STATUS
+from pagelab.errors import Interrupted, PagelabError
+from pagelab.sweep import STATUS, lock
 from pagelab.sweep.guard import check_run_dir, check_sweep_dir
+from pagelab.sweep.job import remove_leftovers
 
 if TYPE_CHECKING:
     from pagelab.sweep.progress import SweepProgress
@@ -30,6 +32,28 @@ def _exit(error: PagelabError) -> NoReturn:
     # Hydra turns a callback's exceptions into warnings; SystemExit is how one ends the run.
     print(f"pagelab: error: {error}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def _interrupt_cleanly(sweep_dir: Path) -> None:
+    """On SIGINT raise :class:`Interrupted` (exit 130, no traceback) instead of KeyboardInterrupt.
+
+    It unwinds like SystemExit: running jobs record ``interrupted`` (:meth:`Job.run`), the
+    batch launcher marks its workers' jobs, temporary files go, and the next run resumes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return  # someone (a notebook, a test runner) has a handler of its own: keep it
+
+    def interrupted(signum: int, frame: object) -> None:
+        if not getattr(interrupted, "told", False):
+            interrupted.told = True  # type: ignore[attr-defined]
+            print(f"pagelab: interrupted: finished jobs are kept in {sweep_dir}; "
+                  "run the same command again to resume", file=sys.stderr)
+        raise Interrupted()
+
+    interrupted.pagelab_sweep = True  # type: ignore[attr-defined]
+    signal.signal(signal.SIGINT, interrupted)
 
 
 def _on_terminal() -> bool:
@@ -62,18 +86,28 @@ class SweepCallback(Callback):
         return {"show_progress": self.show_progress, "_progress": None}
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Refuse a run into a folder that holds another config's results."""
+        """Lock ``hydra.run.dir``; refuse it when another process holds it, or it holds another config's results."""
         try:
+            lock.acquire(Path(config.hydra.run.dir), "hydra.run.dir")
+            remove_leftovers(Path(config.hydra.run.dir))
             check_run_dir(config)
         except PagelabError as error:
             _exit(error)
 
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Release ``hydra.run.dir``'s lock (an exit releases it too)."""
+        lock.release(Path(config.hydra.run.dir))
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Refuse to mix two sweeps in one folder; start the progress bar on a terminal."""
+        """Lock the sweep folder and refuse to mix two sweeps in it; Ctrl-C ends the sweep
+        cleanly; start the progress bar on a terminal."""
         try:
+            lock.acquire(Path(config.hydra.sweep.dir), "sweep folder")
+            remove_leftovers(Path(config.hydra.sweep.dir))  # of a process killed while writing
             check_sweep_dir(config)
         except PagelabError as error:
             _exit(error)
+        _interrupt_cleanly(Path(config.hydra.sweep.dir))
         threading.Thread(target=_preload_when_jobs_run, args=(Path(config.hydra.sweep.dir), time.time()),
                          name="pagelab-sweep-preload", daemon=True).start()
         if self.show_progress and _on_terminal():
@@ -101,6 +135,11 @@ class SweepCallback(Callback):
             sweep = collect(Path(config.hydra.sweep.dir))
         except PagelabError as error:
             _exit(error)
+        finally:
+            lock.release(Path(config.hydra.sweep.dir))
+            if threading.current_thread() is threading.main_thread() and getattr(
+                    signal.getsignal(signal.SIGINT), "pagelab_sweep", False):
+                signal.signal(signal.SIGINT, signal.default_int_handler)
         print_overview(sweep, Console(highlight=False))
         print_failures(sweep, Console(stderr=True, highlight=False))
         if sweep.count("failed"):

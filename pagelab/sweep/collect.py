@@ -17,7 +17,7 @@ from pagelab.errors import PagelabError
 from pagelab.metrics import RESULT_SCHEMA
 from pagelab.seeds import over_seeds
 from pagelab.sweep import MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
-from pagelab.sweep.status import read_status
+from pagelab.sweep.status import one_line, read_status
 
 JOB_SCHEMA: dict[str, pl.DataType] = {
     "job": pl.String,  # the job's directory, relative to the sweep's
@@ -47,6 +47,7 @@ class Sweep:
     jobs: pl.DataFrame
     summary: pl.DataFrame
     seeds: pl.DataFrame
+    left_out: tuple[str, ...] = ()  # one line per job whose results could not be summarised
 
     def count(self, state: str) -> int:
         """Number of jobs in ``state``."""
@@ -105,28 +106,88 @@ def job_table(directory: Path) -> pl.DataFrame:
 _CASTS = pl.ScanCastOptions(integer_cast=["upcast", "allow-float"], float_cast="upcast")
 
 
-def _read_results(directory: Path, jobs: pl.DataFrame) -> pl.DataFrame:
-    """Every finished job's results row (with job and state), in job order."""
+def _family(dtype: pl.DataType) -> str:
+    """Types the scan may unify: every number is one family; Null joins any."""
+    if dtype == pl.Null:
+        return "null"
+    return "number" if dtype.is_numeric() else str(dtype)
+
+
+def _schema_problem(path: str) -> tuple[dict[str, pl.DataType] | None, str | None]:
+    """A results file's schema, or why it is not a pagelab results row."""
+    try:
+        schema = dict(pl.read_parquet_schema(path))
+    except Exception as error:  # polars raises several types for a file that is not Parquet
+        return None, f"{path}: not a readable Parquet file ({one_line(error)})"
+    for name, dtype in RESULT_SCHEMA.items():
+        if name not in schema:
+            return None, f"{path}: not a pagelab results row (no column {name!r})"
+        if schema[name] != dtype and schema[name] != pl.Null:
+            return None, f"{path}: column {name!r} is {schema[name]}, a results row's is {dtype}"
+    return schema, None
+
+
+def _check_schemas(finished: pl.DataFrame) -> tuple[dict[str, dict[str, pl.DataType]], dict[str, str]]:
+    """Each readable results file's schema, and why each other file (by job) is left out.
+
+    A parameter column whose type differs between jobs takes the type most jobs have (the
+    first job's on a tie); a job with another type is left out and named, so that one odd
+    job cannot turn every job's column into text.
+    """
+    schemas: dict[str, dict[str, pl.DataType]] = {}
+    problems: dict[str, str] = {}
+    for job, path in finished.select("job", "_path").iter_rows():  # one footer per file: I/O, not rows
+        schema, problem = _schema_problem(path)
+        if problem is not None:
+            problems[job] = problem
+        else:
+            schemas[job] = schema  # type: ignore[assignment]
+    if not schemas:
+        return schemas, problems
+    columns = pl.DataFrame(
+        [(order, job, name, _family(dtype), str(dtype))
+         for order, (job, schema) in enumerate(schemas.items()) for name, dtype in schema.items()],
+        schema={"order": pl.Int64, "job": pl.String, "column": pl.String, "family": pl.String, "dtype": pl.String},
+        orient="row",
+    ).filter(pl.col("family") != "null")
+    chosen = (columns.group_by("column", "family").agg(pl.len(), pl.col("order").min(), pl.col("dtype").first())
+              .sort(["column", "len", "order"], descending=[False, True, False]).unique("column", keep="first"))
+    odd = (columns.join(chosen.select("column", pl.col("family").alias("want"), pl.col("dtype").alias("want_dtype")),
+                        on="column").filter(pl.col("family") != pl.col("want"))
+           .sort("order", "column").unique("job", keep="first", maintain_order=True))
+    paths = dict(finished.select("job", "_path").iter_rows())
+    for job, column, dtype, want in odd.select("job", "column", "dtype", "want_dtype").iter_rows():
+        problems[job] = f"{paths[job]}: column {column!r} is {dtype}, other jobs' is {want}"
+        del schemas[job]
+    return schemas, problems
+
+
+def _read_results(directory: Path, jobs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Every finished job's results row (with job and state), in job order, and the jobs
+    whose results were left out (by job: one line naming the file and what is wrong)."""
     finished = jobs.filter(pl.col("has_results") & pl.col("state").is_in(_FINISHED)).select(
         "job", "state", _path=pl.lit(str(directory) + "/") + pl.col("job") + pl.lit("/" + RESULTS)
     )
     if finished.height == 0:
-        return pl.DataFrame()
+        return pl.DataFrame(), {}
+    schemas, problems = _check_schemas(finished)
+    finished = finished.filter(pl.col("job").is_in(list(schemas)))
+    if finished.height == 0:
+        return pl.DataFrame(), problems
     paths = finished["_path"].to_list()
     # One scan over all files lets polars read them in parallel; it needs one schema, the
-    # union of the files' (footers only), with polars' own rules for conflicting types.
-    schemas = {tuple(pl.read_parquet_schema(path).items()) for path in paths}
-    unified = pl.concat([pl.DataFrame(schema=dict(s)) for s in schemas], how="diagonal_relaxed").schema
+    # union of the files' (footers only), with polars' own rules for numbers and nulls.
+    distinct = {tuple(s.items()) for s in schemas.values()}
+    unified = pl.concat([pl.DataFrame(schema=dict(s)) for s in distinct], how="diagonal_relaxed").schema
     scan = pl.scan_parquet(
         paths, schema=unified, missing_columns="insert", cast_options=_CASTS, include_file_paths="_path"
     )
     rows = scan.join(finished.lazy().with_row_index("_order"), on="_path", how="inner")
     try:
         frame = rows.sort("_order").collect()
-    except pl.exceptions.SchemaError:  # a column typed as text in one file, numbers in another
-        rows_read = pl.concat([pl.read_parquet(path) for path in paths], how="diagonal_relaxed")
-        frame = pl.concat([finished.drop("_path"), rows_read], how="horizontal")
-    return frame.select(_column_order(frame.columns))
+    except pl.exceptions.PolarsError as error:  # a file that changed or broke since its footer was read
+        raise PagelabError(f"{directory}: cannot read the jobs' results ({one_line(error)})") from None
+    return frame.select(_column_order(frame.columns)), problems
 
 
 def _column_order(columns: list[str]) -> list[str]:
@@ -151,9 +212,15 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
     if not (directory / MULTIRUN_YAML).exists():
         raise PagelabError(f"{directory}: not a sweep directory (no {MULTIRUN_YAML}; give hydra.sweep.dir)")
     jobs = job_table(directory)
-    summary = _read_results(directory, jobs)
+    summary, problems = _read_results(directory, jobs)
+    if problems:  # their rows are left out; the jobs count as failed, with the reason
+        reasons = pl.DataFrame({"job": list(problems), "_why": list(problems.values())})
+        jobs = jobs.join(reasons, on="job", how="left", maintain_order="left").with_columns(
+            state=pl.when(pl.col("_why").is_null()).then("state").otherwise(pl.lit("failed")),
+            error=pl.coalesce("_why", "error"),
+        ).drop("_why")
     seeds = over_seeds(summary, SEED_METRICS) if summary.height else pl.DataFrame()
     if write and summary.height:
         atomic_write_parquet(summary, directory / SUMMARY)
         atomic_write_parquet(seeds, directory / SEEDS)
-    return Sweep(directory, jobs, summary, seeds)
+    return Sweep(directory, jobs, summary, seeds, tuple(problems.values()))

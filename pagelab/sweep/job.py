@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,7 +14,7 @@ from omegaconf import DictConfig
 
 from pagelab import __version__
 from pagelab.errors import PagelabError
-from pagelab.sweep import RESULTS, STATUS, SUPERSEDED
+from pagelab.sweep import RESULTS, STATUS, SUPERSEDED, lock
 from pagelab.sweep.status import Status, config_hash, one_line, read_status, utc_now, write_status
 
 T = TypeVar("T")
@@ -81,30 +83,89 @@ class Job:
             **fields,  # type: ignore[arg-type]
         )
 
+    def claim(self) -> AbstractContextManager[None]:
+        """Hold the job folder's lock (:mod:`pagelab.sweep.lock`) for a ``with`` block.
+
+        Raises :class:`~pagelab.sweep.lock.FolderBusy` naming the other process when a
+        live one holds it: two sweeps into one folder never run a job twice.
+        """
+        return lock.hold(self.directory, "job folder" if self.job is not None else "hydra.run.dir")
+
+    def _finish(self, state: str, started: str, tic: float, error: str | None = None) -> None:
+        """Write the final record; if the disk refuses it, leave nothing that contradicts it.
+
+        A ``done`` that cannot be written would leave ``running`` beside finished results:
+        the results go instead (their record is what makes them trusted), then the
+        ``running`` record, so the folder reads as a job not yet run.
+        """
+        record = self._status(state, started, finished=utc_now(), duration_s=time.perf_counter() - tic, error=error)
+        try:
+            write_status(self.directory, record)
+        except OSError:
+            for name in (RESULTS, STATUS):
+                try:
+                    os.unlink(self.directory / name)
+                except OSError:
+                    pass
+            raise
+
     def run(self, work: Callable[[], T]) -> T:
-        """Record ``running``, call ``work``, then record ``done`` or ``failed`` and re-raise.
+        """Record ``running``, call ``work``, then record ``done``, ``failed`` or ``interrupted`` and re-raise.
 
         Each record is written atomically, so a job killed at any point leaves either
-        its previous record or a complete new one.
+        its previous record or a complete new one. Ctrl-C (KeyboardInterrupt, or the
+        sweep's :class:`~pagelab.errors.Interrupted`) records ``interrupted``.
         """
         started, tic = utc_now(), time.perf_counter()
+        remove_leftovers(self.directory)
         write_status(self.directory, self._status("running", started))
         try:
             value = work()
         except Exception as error:
-            write_status(
-                self.directory,
-                self._status(
-                    "failed",
-                    started,
-                    finished=utc_now(),
-                    duration_s=time.perf_counter() - tic,
-                    error=one_line(error),
-                ),
-            )
+            self._finish("failed", started, tic, one_line(error))
             raise
-        write_status(
-            self.directory,
-            self._status("done", started, finished=utc_now(), duration_s=time.perf_counter() - tic),
-        )
+        except BaseException:  # KeyboardInterrupt, SystemExit: the job stopped before its end
+            try:
+                self._finish("interrupted", started, tic, "interrupted")
+            except OSError:
+                pass  # a full disk: _finish left a folder that reads as not run; the interrupt wins
+            raise
+        self._finish("done", started, tic)
         return value
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Remove the temporary files (``.<name>.*.tmp``, :func:`pagelab.atomic.atomic_path`) a
+    killed process left in a job folder; call it only while holding the folder's lock."""
+    for leftover in Path(directory).glob(".*.tmp"):
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
+
+
+def mark_interrupted(directories: list[Path]) -> int:
+    """Record ``interrupted`` for every job folder whose record says ``running`` and whose
+    lock no live process holds (a worker stopped by Ctrl-C); return how many.
+
+    A worker still alive keeps its lock and writes its own record.
+    """
+    marked = 0
+    for directory in directories:
+        try:
+            previous = read_status(directory)
+        except PagelabError:
+            continue
+        if previous is None or previous.state != "running":
+            continue
+        try:
+            with lock.hold(directory, "job folder"):
+                previous = read_status(directory)  # as it is now that no one else writes it
+                if previous is not None and previous.state == "running":
+                    remove_leftovers(directory)
+                    write_status(directory, dataclasses.replace(previous, state="interrupted", finished=utc_now(),
+                                                               error="interrupted"))
+                    marked += 1
+        except PagelabError:
+            continue  # busy, or the disk refuses: the record stays "running", which resume treats alike
+    return marked

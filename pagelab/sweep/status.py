@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from pagelab.errors import PagelabError
 from pagelab.sweep import STATUS
 
-# running: started and not finished (or killed); done: results written; failed: see error.
-STATES = ("running", "done", "failed")
+# running: started and not finished (or killed); done: results written; failed: see error;
+# interrupted: stopped by Ctrl-C (SIGINT) or SIGTERM, to be run again on resume.
+STATES = ("running", "done", "failed", "interrupted")
 
 
 def config_hash(cfg: DictConfig) -> str:

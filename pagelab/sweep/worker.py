@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import gc
 import os
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Chunk:
     callbacks: Any  # hydra._internal.callbacks.Callbacks of the sweep, or None
     task_name: str  # Hydra's JobRuntime name, reported in each JobReturn
     save_job_configs: bool  # write each job's .hydra/ files as run_job does
+    launcher_pid: int = 0  # the sweep's launching process: Ctrl-C is its to handle
 
 
 def _has_job_hooks(callbacks: Any) -> bool:
@@ -152,6 +154,11 @@ def run_chunk(chunk: Chunk) -> list[JobReturn]:
     """Run every job of ``chunk`` in order; the entry point of joblib and submitit workers."""
     from pagelab.sweep.resolvers import register_resolvers
 
+    if chunk.launcher_pid and os.getpid() != chunk.launcher_pid:
+        # A worker: Ctrl-C at a terminal reaches the whole process group. The launching
+        # process stops the workers and marks their jobs interrupted; a KeyboardInterrupt
+        # here would only add a traceback per worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_globals()  # Hydra's ${now:} and ${hydra:} resolvers, as its launchers set them up
     register_resolvers()
     freeze_long_lived()

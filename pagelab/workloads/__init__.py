@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
 from pagelab.placement import CacheDraw
-from pagelab.units import parse_size, round_up
+from pagelab.units import format_bytes, parse_size, round_up
 from pagelab.workloads.anon import sampled_mappings
 from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE
 from pagelab.workloads.files import cache_budget, file_candidates, every_file
@@ -162,6 +162,12 @@ def build_workload(cfg: DictConfig, seed: int) -> Workload:
     parts = []
     if reserve:
         cpus = machine.cpu_node_ids
+        smallest = min(cpus, key=lambda n: machine.node_bytes[n])
+        if reserve > machine.node_bytes[smallest]:
+            raise PagelabError(
+                f"workload.reserve={cfg.reserve}: {format_bytes(reserve)} per node is larger than node {smallest}'s "
+                f"{format_bytes(machine.node_bytes[smallest])}"
+            )
         parts.append(_rows("host", [reserve] * len(cpus), [1] * len(cpus), list(cpus)))
     cache = None
     if cfg.files.dataset is not None:
