@@ -1,14 +1,16 @@
 """pagelab: what each way of managing physical pages costs, on real workloads.
 
-The documented API for plugins and notebooks:
+The notebook API:
 
-- :class:`StrategySpec`, :class:`Machine`, :class:`Allocation`, :class:`Pool`, :data:`hookimpl`:
-  write a strategy plugin (see ``docs/plugins.md``);
-- expression helpers :func:`round_up`, :func:`ceil_div`, :func:`mapping_tables`,
-  :func:`uniform_allocation`, :func:`guests_in_pool`, :func:`memmap`, :func:`xarray_bytes`,
-  :func:`folio_census`;
-- boot-time reservations in ``dmem=`` syntax: :func:`parse_dmem`, :func:`carveout_per_node`;
-- :func:`run`: one run from Hydra overrides, returning the results row.
+- :func:`run`: one run from Hydra overrides, returning the results row as a polars DataFrame;
+- :func:`compare`: strategies × workloads × seeds, each metric's mean and 95 % interval and
+  its difference to a baseline strategy, as a tidy polars DataFrame;
+- :class:`PagelabError`: what :func:`run` raises on bad input (one line naming the fault);
+- ``__version__``.
+
+Figures from results: each module of :mod:`pagelab.figures` has ``data(summary)`` and
+``render(frame)``. Strategy plugins import :mod:`pagelab.plugin`, the plugin API
+(docs/plugins.md), not this module.
 
 Names are imported on first use, so that commands which need none of them (``pagelab
 scan``) start without loading polars and Hydra.
@@ -17,6 +19,7 @@ scan``) start without loading polars and Hydra.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 
@@ -29,38 +32,50 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _source_checkout_conf() -> None:
+    """Let ``pagelab.conf`` resolve when this package is the repository's ``pagelab/`` folder.
+
+    The wheel installs ``conf/`` as ``pagelab/conf``; in the repository it sits beside
+    ``pagelab/``. Run from the repository root (``python -m pagelab`` puts the current
+    directory first on ``sys.path``), the folder shadows the installed package, and Hydra's
+    ``pkg://pagelab.conf`` would not be found. Searching the repository root for
+    ``pagelab``'s subpackages too finds ``conf/`` as ``pagelab.conf`` again; an installed
+    package has no sibling ``conf/__init__.py``, so nothing changes there.
+    """
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    if not os.path.isdir(os.path.join(here, "conf")) and os.path.isfile(os.path.join(root, "conf", "__init__.py")):
+        __path__.append(root)  # noqa: F821 - a package's __path__ is defined by the import system
+
+
+_source_checkout_conf()
+
 _EXPORTS = {
-    "Allocation": "pagelab.allocator",
-    "KERNEL": "pagelab.allocator",
-    "Machine": "pagelab.allocator",
-    "Pool": "pagelab.allocator",
-    "StrategySpec": "pagelab.allocator",
-    "ceil_div": "pagelab.allocator",
-    "default_section_size": "pagelab.allocator",
-    "guests_in_pool": "pagelab.allocator",
-    "is_mapped": "pagelab.allocator",
-    "memmap": "pagelab.allocator",
-    "mapping_tables": "pagelab.allocator",
-    "round_up": "pagelab.allocator",
-    "uniform_allocation": "pagelab.allocator",
-    "xarray_bytes": "pagelab.allocator",
     "PagelabError": "pagelab.errors",
-    "carveout_per_node": "pagelab.reservation",
-    "parse_dmem": "pagelab.reservation",
-    "folio_census": "pagelab.readahead",
-    "hookimpl": "pagelab.hookspecs",
+    "compare": "pagelab.comparison",
     "run": "pagelab.app",
 }
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:
-    """Import a documented name from its module on first use (PEP 562)."""
+    """Import a documented name from its module on first use (PEP 562).
+
+    A plugin API name (``from pagelab import hookimpl``, as plugins written for pagelab
+    0.1's docs do) still resolves, through :mod:`pagelab.plugin`, with a DeprecationWarning.
+    """
     if name == "__version__":  # read on first use: importlib.metadata alone takes 40 ms
         value = _version()
-    elif name not in _EXPORTS:
-        raise AttributeError(f"module 'pagelab' has no attribute {name!r}")
-    else:
+    elif name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        plugin_api = importlib.import_module("pagelab.plugin")
+        if name not in plugin_api.__all__:
+            raise AttributeError(f"module 'pagelab' has no attribute {name!r}")
+        warnings.warn(f"import {name} from pagelab.plugin, the plugin API; `from pagelab import {name}` "
+                      "will go away", DeprecationWarning, stacklevel=2)
+        return getattr(plugin_api, name)  # not cached, so that every old import warns
     globals()[name] = value
     return value

@@ -167,7 +167,8 @@ class StrategySpec:
     ``params`` is a dataclass; it becomes the Hydra config node ``strategy/<name>``.
     ``factory(params)`` returns the :class:`Strategy`. ``guest_memory`` says who backs
     guest memory: ``managed`` (the kernel's page allocator, so a fleet may overcommit it)
-    or ``pinned`` (a carve-out or HugeTLB pages, backed whole from the start).
+    or ``pinned`` (a carve-out or HugeTLB pages, backed whole from the start). ``colour``
+    fixes the strategy's colour in every figure; by default it follows from the name alone.
     """
 
     name: str
@@ -175,6 +176,7 @@ class StrategySpec:
     factory: Callable[[Any], Strategy]
     description: str = ""
     guest_memory: str = "managed"
+    colour: str | None = None  # the figures' colour (any matplotlib colour); None: one from its name
 
 
 def per_node(value: PerNode, machine: Machine) -> tuple[int, ...]:

@@ -1,19 +1,28 @@
 """Hydra configuration: the workload schema and one config node per strategy.
 
 Each strategy's params dataclass is stored as ``strategy/<name>``, so ``strategy=<name>``
-works for every installed plugin and a misspelt parameter fails at compose time.
+works for every installed plugin and a misspelt parameter fails at compose time. A field
+typed :class:`pagelab.plugin.Size` is a text field in the node (``8K``, ``2M``) and reaches
+the strategy as bytes. The top-level ``plugins`` key (a list of ``.py`` files) is read from
+the overrides before composition, since it decides which strategies exist.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from collections.abc import Sequence
+from types import UnionType
+from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from pagelab.registry import installed_strategies
+from pagelab.errors import PagelabError
+from pagelab.plugin import Size, format_size
+from pagelab.registry import add_local_plugins, installed_strategies, unknown_strategy_message
+
+PLUGINS_KEY = "plugins"  # conf/config.yaml: local plugin files, a list of paths
 
 
 @dataclass
@@ -100,29 +109,138 @@ class WorkloadConfig:
     fleet: Optional[FleetConfig] = None  # null: one host (every workload but fleet)
 
 
+def size_fields(params: type) -> dict[str, bool]:
+    """The fields of a params dataclass typed ``Size`` or ``Optional[Size]``: name -> optional."""
+    try:
+        hints = get_type_hints(params)
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve is no Size
+        hints = {}
+    out: dict[str, bool] = {}
+    for item in dataclasses.fields(params):
+        hint = hints.get(item.name, item.type)
+        if isinstance(hint, str):  # an annotation get_type_hints could not resolve: read its text
+            text = hint.replace(" ", "").replace("pagelab.plugin.", "")
+            if text == "Size":
+                out[item.name] = False
+            elif text in ("Optional[Size]", "Size|None", "None|Size"):
+                out[item.name] = True
+        elif hint is Size:
+            out[item.name] = False
+        elif get_origin(hint) in (Union, UnionType) and Size in get_args(hint) and type(None) in get_args(hint):
+            out[item.name] = True
+    return out
+
+
+def _node_default(item: dataclasses.Field) -> Any:
+    """A Size field's default as the node's text (8192 -> "8K"); factories are called."""
+    if item.default is not dataclasses.MISSING:
+        value = item.default
+    elif item.default_factory is not dataclasses.MISSING:
+        value = item.default_factory()
+    else:
+        return MISSING
+    return format_size(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def strategy_node(name: str, params: type) -> type:
-    """The params dataclass extended with a ``name`` field fixed to the strategy's name."""
-    return dataclasses.make_dataclass(
-        f"{params.__name__}Node", [("name", str, field(default=name))], bases=(params,)
-    )
+    """The params dataclass as Hydra's node: a ``name`` field fixed to the strategy's name
+    added, and every ``Size`` field turned into text so that ``8K`` composes."""
+    sizes = size_fields(params)
+    fields: list[tuple[str, Any, Any]] = [("name", str, field(default=name))]
+    for item in dataclasses.fields(params):
+        if item.name in sizes:
+            kind = Optional[str] if sizes[item.name] else str
+            fields.append((item.name, kind, field(default=_node_default(item))))
+    return dataclasses.make_dataclass(f"{params.__name__}Node", fields, bases=(params,))
 
 
-def register_configs() -> None:
+def local_plugins_in(overrides: Sequence[str]) -> list[str]:
+    """The paths of a ``plugins=[a.py,b.py]`` (or ``+plugins=``, ``plugins=a.py``) override."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
+    except Exception:  # noqa: BLE001 - Hydra reports a malformed override itself
+        return []
+    paths: list[str] = []
+    for override in parsed:
+        if override.key_or_group != PLUGINS_KEY or override.is_delete():
+            continue
+        value = override.value()
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in values):
+            raise PagelabError(f"{PLUGINS_KEY}: expected a list of .py files, got {override.input_line}")
+        paths.extend(values)
+    return paths
+
+
+def _strategy_presets() -> set[str]:
+    """The YAML presets of the strategy group (conf/strategy/*.yaml): dmemfs_1g, page2m, ..."""
+    from importlib.resources import files
+
+    folder = files("pagelab.conf").joinpath("strategy")
+    return {entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+
+
+def check_strategy_overrides(overrides: Sequence[str]) -> None:
+    """Raise PagelabError (one line) for ``strategy=NAME`` naming no installed strategy or preset.
+
+    Sweeps (``strategy=a,b``) are checked name by name; ``glob(...)`` is left to Hydra.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
+    except Exception:  # noqa: BLE001
+        return
+    known = {*installed_strategies(), *_strategy_presets()}
+    for override in parsed:
+        if override.key_or_group != "strategy" or override.is_delete():
+            continue
+        value = override.value()
+        if isinstance(value, ChoiceSweep):
+            names = [str(v) for v in value.list]
+        elif isinstance(value, str):
+            names = [value]
+        else:
+            continue
+        for name in names:
+            if name not in known:
+                raise PagelabError(unknown_strategy_message(name, _strategy_presets()))
+
+
+def register_configs(overrides: Sequence[str] | None = None) -> None:
     """Store the workload schema and every installed strategy in Hydra's ConfigStore.
 
-    Idempotent: storing the same node twice replaces it.
+    With ``overrides`` (the command line), first load the local plugins its ``plugins=``
+    names, and check that every ``strategy=`` names an installed strategy (PagelabError,
+    one line, otherwise). Idempotent: storing the same node twice replaces it.
     """
+    if overrides is not None:
+        add_local_plugins(local_plugins_in(overrides))
     store = ConfigStore.instance()
     store.store(group="schema", name="workload", node=WorkloadConfig)
     for name, registered in installed_strategies().items():
         store.store(group="strategy", name=name, node=strategy_node(name, registered.spec.params))
+    if overrides is not None:
+        check_strategy_overrides(overrides)
 
 
 def strategy_params(cfg: DictConfig) -> Any:
-    """Instantiate the selected strategy's params dataclass from the composed config."""
-    registered = installed_strategies()[cfg.strategy.name]
+    """Instantiate the selected strategy's params dataclass from the composed config.
+
+    ``Size`` fields are parsed here (``8K`` -> 8192), naming ``strategy.<field>`` on error.
+    """
+    name = cfg.strategy.name
+    if name not in installed_strategies():
+        raise PagelabError(unknown_strategy_message(name, _strategy_presets()))
+    registered = installed_strategies()[name]
     values = OmegaConf.to_container(cfg.strategy, resolve=True)
     values.pop("name")
+    for key, optional in size_fields(registered.spec.params).items():
+        if key in values and not (optional and values[key] is None):
+            values[key] = Size(values[key], f"strategy.{key}")
     return registered.spec.params(**values)
 
 

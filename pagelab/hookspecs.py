@@ -1,10 +1,14 @@
 """Hook specifications: what a pagelab plugin can provide.
 
-A plugin is a module (or object) with functions marked ``@pagelab.hookimpl`` and is
-found through the ``pagelab`` entry-point group::
+A plugin is a module (or object) with functions marked ``@hookimpl`` (from
+:mod:`pagelab.plugin`) and is found through the ``pagelab`` entry-point group::
 
     [project.entry-points.pagelab]
     page8k = "my_package.page8k"
+
+or as a local file (``plugins=[page8k.py]``, ``PAGELAB_PLUGINS``); see pagelab/registry.py.
+docs/writing-strategies.md ("Hook reference") documents every hook with its signature, and
+a test keeps the two in step.
 """
 
 from __future__ import annotations

@@ -1,13 +1,23 @@
 """The API for strategy plugins: everything a plugin may import, and nothing else.
 
 A strategy plugin imports from this module only (``from pagelab.plugin import ...``);
-docs/plugins.md documents each name. Names are imported on first use.
+docs/plugins.md documents each name (a test keeps the two in step). Names are imported on
+first use, so importing this module costs nothing.
+
+Sizes in parameters: type a params field ``Size`` and ``strategy.page_size=8K`` works on
+the command line as it does for the built-ins; the strategy receives bytes (an ``int``)::
+
+    @dataclass
+    class Page8kParams:
+        page_size: Size = Size("8K")
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from pagelab.units import parse_size
 
 _EXPORTS = {
     "Allocation": "pagelab.allocator",
@@ -17,6 +27,7 @@ _EXPORTS = {
     "Machine": "pagelab.allocator",
     "Pool": "pagelab.allocator",
     "StrategySpec": "pagelab.allocator",
+    "THP_KINDS": "pagelab.allocator",
     "ceil_div": "pagelab.allocator",
     "default_section_size": "pagelab.allocator",
     "guests_in_pool": "pagelab.allocator",
@@ -26,6 +37,7 @@ _EXPORTS = {
     "round_up": "pagelab.allocator",
     "uniform_allocation": "pagelab.allocator",
     "xarray_bytes": "pagelab.allocator",
+    "checked_allocation": "pagelab.contract",
     "PagelabError": "pagelab.errors",
     "hookimpl": "pagelab.hookspecs",
     "carveout_per_node": "pagelab.reservation",
@@ -37,7 +49,37 @@ _EXPORTS = {
     "TiB": "pagelab.units",
     "parse_size": "pagelab.units",
 }
-__all__ = sorted(_EXPORTS)
+
+# The kernel's binary suffixes, largest first (lib/cmdline.c memparse()).
+_SUFFIXES = (("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10))
+
+
+def format_size(n: int) -> str:
+    """Bytes in the kernel's syntax, exactly: ``8192 -> "8K"``, ``3 << 20 -> "3M"``, ``1000 -> "1000"``."""
+    n = int(n)
+    for suffix, unit in _SUFFIXES:
+        if n and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+class Size(int):
+    """A byte count that parameters accept in the kernel's syntax (``8K``, ``2M``, ``0x1000``).
+
+    ``Size("8K") == 8192``. Type a params dataclass field ``Size`` (or ``Optional[Size]``)
+    and pagelab stores it in Hydra's node as text, parses ``strategy.<field>=16K`` with
+    :func:`parse_size` and hands the strategy an int; a bad value is one line naming
+    ``strategy.<field>``. A ``Size`` is an ``int``, so it needs no conversion in the strategy.
+    """
+
+    def __new__(cls, value: int | str = 0, what: str = "size") -> Size:
+        return super().__new__(cls, parse_size(value, what))
+
+    def __repr__(self) -> str:
+        return f"Size({format_size(self)!r})"
+
+
+__all__ = sorted([*_EXPORTS, "Size", "format_size"])
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pagelab import (
+from pagelab.plugin import (
     Allocation,
     Machine,
     PagelabError,
@@ -29,7 +29,7 @@ from pagelab import (
     parse_dmem,
     xarray_bytes,
 )
-from pagelab.units import GiB, KiB, MiB
+from pagelab.plugin import GiB, KiB, MiB
 
 DPAGE_SIZES = {"4K": 4 * KiB, "2M": 2 * MiB, "1G": GiB}
 POOL = "dmem"
@@ -62,7 +62,7 @@ class Dmemfs:
 
     def __call__(self, machine: Machine, requests: pl.DataFrame) -> Allocation:
         param = parse_dmem(self.dmem_text, machine.section_size)
-        carve = carveout_per_node(param, machine)
+        carve = carveout_per_node(param, machine, for_guests=bool((requests["kind"] == "guest").any()))
         kernel = [node - c for node, c in zip(machine.node_bytes, carve, strict=True)]
         struct_pages, memmap_bytes = memmap(machine, machine.mmu_page_size, kernel_bytes_per_node=kernel)
         # The region ends at the top of its node; an unaligned head is wasted.

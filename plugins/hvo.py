@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pagelab import (
+from pagelab.plugin import (
     KERNEL,
     Allocation,
     Machine,
@@ -38,7 +38,7 @@ from pagelab import (
     parse_dmem,
     xarray_bytes,
 )
-from pagelab.units import GiB, MiB
+from pagelab.plugin import GiB, MiB
 
 HUGE_PAGE_SIZES = {"2M": 2 * MiB, "1G": GiB}
 POOL = "hugetlb"
@@ -85,7 +85,8 @@ class Hvo:
                     xarray + ceil_div(pl.col("bytes"), split_span) * page * pl.col("count")).otherwise(0),
             )
             return Allocation(table, struct_pages, full)
-        reserved = carveout_per_node(parse_dmem(self.params.boot_pool, machine.section_size), machine)
+        reserved = carveout_per_node(parse_dmem(self.params.boot_pool, machine.section_size), machine,
+                                     for_guests=bool((requests["kind"] == "guest").any()))
         # hugepages= reserves whole huge pages; what is left of the share stays with the kernel.
         pool = [r // self.huge * self.huge for r in reserved]
         memmap_bytes = [m - p // self.huge * freed_per_page for m, p in zip(full, pool, strict=True)]

@@ -12,7 +12,7 @@ from typing import Optional
 
 import polars as pl
 
-from pagelab import (
+from pagelab.plugin import (
     Allocation,
     Machine,
     PagelabError,
@@ -22,7 +22,7 @@ from pagelab import (
     memmap,
     uniform_allocation,
 )
-from pagelab.units import parse_size
+from pagelab.plugin import parse_size
 
 
 @dataclass

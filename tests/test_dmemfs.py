@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pagelab import Machine, PagelabError, carveout_per_node, parse_dmem
+from pagelab.plugin import Machine, PagelabError, carveout_per_node, parse_dmem
 from pagelab.allocator import REQUEST_SCHEMA
 from pagelab.units import GiB, MiB
 from pagelab_plugins.dmemfs import Dmemfs, DmemfsParams

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pagelab import Machine, PagelabError
+from pagelab.plugin import Machine, PagelabError
 from pagelab.allocator import REQUEST_SCHEMA
 from pagelab.units import GiB, KiB, TiB
 from pagelab_plugins.hvo import Hvo, HvoParams

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import pagelab
-from pagelab import Machine
+from pagelab.plugin import Machine
 from pagelab.allocator import REQUEST_SCHEMA, table_levels, uniform_allocation
 from pagelab.units import GiB, KiB, MiB
 

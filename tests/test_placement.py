@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import pagelab
-from pagelab import Allocation, Machine, PagelabError, Pool, uniform_allocation
+from pagelab.plugin import Allocation, Machine, PagelabError, Pool, uniform_allocation
 from pagelab.allocator import REQUEST_SCHEMA
 from pagelab.contract import checked_allocation
 from pagelab.placement import shortfall_message

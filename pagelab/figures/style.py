@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,16 +52,41 @@ def palette() -> tuple[str, ...]:
     return tuple(params["axes.prop_cycle"].by_key()["color"])
 
 
-def strategy_colors(extra: Iterable[str] = ()) -> dict[str, str]:
-    """A stable colour per strategy: the sorted registry first, then unknown names sorted.
+# Each built-in's palette entry and shade, fixed: the first seven are the colours they had in
+# the sorted registry before colours were fixed, so the shipped figures keep their look.
+BUILTIN_COLOURS = {
+    "base4k": (0, 0), "clustering": (1, 0), "dmemfs": (2, 0), "folio": (3, 0), "hvo": (4, 0),
+    "page16k": (5, 0), "page64k": (6, 0), "devdax": (7, 0), "memdesc": (8, 0), "tailpack": (9, 0),
+    "thp": (3, 1),  # folio's family, darker: large folios for anonymous memory
+}
 
-    Strategies found in results but not installed (``extra``) get the next colours, so a
-    figure never fails on a foreign plugin's rows.
+
+def strategy_colour(name: str, declared: str | None = None) -> str:
+    """A strategy's colour, from nothing but its name (and the colour its plugin declares).
+
+    A built-in has its fixed entry; a plugin's ``StrategySpec.colour`` wins for its own
+    strategy; any other name hashes (SHA-256, not Python's salted ``hash``) to a palette
+    colour in a darker shade, so that installing a plugin never recolours another strategy.
     """
-    names = list(installed_strategies())
-    names += sorted(set(extra) - set(names))
     colours = palette()
-    return {name: colours[i % len(colours)] for i, name in enumerate(names)}
+    if declared is not None:
+        return matplotlib.colors.to_hex(declared)
+    if name in BUILTIN_COLOURS:
+        index, rank = BUILTIN_COLOURS[name]
+        return shade(colours[index], rank)
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    return shade(colours[digest % len(colours)], 1 + (digest // len(colours)) % 2)
+
+
+def strategy_colors(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Every installed strategy's colour (sorted by name), then those of ``extra`` names sorted.
+
+    ``extra``: strategies found in results but not installed, so a figure never fails on a
+    foreign plugin's rows. Each colour is :func:`strategy_colour` of the name alone.
+    """
+    installed = installed_strategies()
+    names = list(installed) + sorted(set(extra) - set(installed))
+    return {name: strategy_colour(name, installed[name].spec.colour if name in installed else None) for name in names}
 
 
 def sequential(n: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Turn the published tables in shared/data into pagelab's Parquet datasets.
 
-Run from the repository root: ``python datasets/convert_published.py ../shared/data``.
+Run from the repository root: ``python datasets/maintenance/convert_published.py ../shared/data``.
 Tables are stored as they were published; pagelab expands them at load time.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent.parent  # datasets/, where the Parquet files live
 # Azure A-series sizes (A0-A7): cores per memory size. The trace has no joint
 # memory/cores table, so this mapping is an inference, flagged on the card.
 AZURE_A_SERIES_VCPUS = {0.75: 1, 1.75: 1, 3.5: 2, 7.0: 4, 14.0: 8, 28.0: 4, 56.0: 8}

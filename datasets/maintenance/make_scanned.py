@@ -3,8 +3,8 @@
 Run from the repository root, as root, with the project's virtual environment::
 
     apt-get install -y linux-source-6.1          # gives /usr/src/linux-source-6.1.tar.xz
-    /tmp/v2/bin/python datasets/make_scanned.py   # or: .venv/bin/python datasets/make_scanned.py
-    /tmp/v2/bin/python datasets/make_scanned.py linux_6_1    # just one
+    .venv/bin/python datasets/maintenance/make_scanned.py
+    .venv/bin/python datasets/maintenance/make_scanned.py linux_6_1    # just one
 
 Each dataset is made by the real command line, exactly as a user would run it:
 
@@ -37,7 +37,7 @@ import polars as pl
 from pagelab.atomic import atomic_write_parquet
 from pagelab.datasets import Dataset, aggregate_files, describe, parquet_metadata
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # datasets/, where the Parquet files live
 LINUX_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 PAGES = {"4K": 4096, "16K": 16384, "64K": 65536}
 

@@ -1,0 +1,1 @@
+"""pagelab-hotplug: memory-only nodes hot-added with or without memmap_on_memory."""
