@@ -24,6 +24,8 @@ from pagelab.sweep.status import one_line
 
 CONFIG_PATH = "pkg://pagelab.conf"
 CONFIG_NAME = "config"
+# "quiet" (-q) or "verbose" (-v), set by the command line; read by jobs in any process.
+VERBOSITY = "PAGELAB_VERBOSITY"
 log = logging.getLogger(__name__)
 register_resolvers()
 
@@ -43,7 +45,9 @@ def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     pyarrow takes, which counts in a sweep of short jobs. The row has no key-value metadata.
     """
     from pagelab.atomic import atomic_write
+    from pagelab.overrides import check_seed
 
+    check_seed(cfg.seed)
     outcome = simulate(cfg)
     # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
     for name, table in outcome.tables.items():
@@ -54,6 +58,27 @@ def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
 
         print_summary(outcome.row)
     return outcome
+
+
+def quiet() -> bool:
+    """``pagelab -q``: no summary table, only the line saying where the results are."""
+    return os.environ.get(VERBOSITY) == "quiet"
+
+
+def report_error(message: str) -> None:
+    """Print ``message`` on stderr and write it to the run's log files (``pagelab.log``).
+
+    Only file handlers get the record: the console already has the printed line.
+    """
+    print(message, file=sys.stderr)
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def _say_where(path: Path) -> None:
+    print(f"pagelab: results in {path}", flush=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
@@ -70,31 +95,35 @@ def hydra_main(cfg: DictConfig) -> None:
     try:
         number = hydra_cfg.job.num if in_sweep else None
         job = Job(output_dir, cfg, job=number, overrides=list(hydra_cfg.overrides.task))
-        if job.is_done():
-            if in_sweep:
-                log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
-            else:
-                from pagelab.report import print_summary
+        with job.claim():  # another process running this job: refused, never run twice
+            if job.is_done():
+                if in_sweep:
+                    log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
+                else:
+                    from pagelab.report import print_summary
 
-                row = pl.read_parquet(output_dir / RESULTS)
-                print_summary(row)
-                print(f"pagelab: {output_dir} already holds this run's results; kept them", file=sys.stderr)
-                _exit_unless_fits(row)
-            return
-        job.make_room(in_sweep=in_sweep)
-        outcome = job.run(lambda: run_job(cfg, output_dir, show=not in_sweep))
+                    row = pl.read_parquet(output_dir / RESULTS)
+                    if not quiet():
+                        print_summary(row)
+                    print(f"pagelab: {output_dir} already holds this run's results; kept them", file=sys.stderr)
+                    _say_where(output_dir / RESULTS)
+                    _exit_unless_fits(row)
+                return
+            job.make_room(in_sweep=in_sweep)
+            outcome = job.run(lambda: run_job(cfg, output_dir, show=not (in_sweep or quiet())))
         # In a sweep a run that does not fit is a result like any other (fits=false).
         if not in_sweep:
+            _say_where(output_dir / RESULTS)
             _exit_unless_fits(outcome.row)
     except Exception as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (in_sweep or isinstance(error, PagelabError)):
             raise
         if not in_sweep:
-            print(f"pagelab: error: {error}", file=sys.stderr)
+            report_error(f"pagelab: error: {error}")
             sys.exit(EXIT_BAD_INPUT)
         # Returning (not raising) lets Hydra run the other jobs and end the sweep normally.
         if isinstance(error, PagelabError):
-            print(f"pagelab: job {hydra_cfg.job.num} failed: {one_line(error)}", file=sys.stderr)
+            report_error(f"pagelab: job {hydra_cfg.job.num} failed: {one_line(error)}")
         else:  # a bug, not bad input: keep its traceback in the job's log
             log.exception("job %s failed", hydra_cfg.job.num)
 
@@ -102,17 +131,30 @@ def hydra_main(cfg: DictConfig) -> None:
 def run(overrides: list[str] | None = None, *, output: str | Path | None = None) -> pl.DataFrame:
     """Compose a config from ``overrides`` and return the results row (notebook API).
 
-    Nothing is written unless ``output`` names a Parquet file. A run that does not fit
-    the machine returns its row with ``fits`` false (``pools`` says which pool is short).
-    Raises :class:`~pagelab.errors.PagelabError` on bad input.
+    ``overrides`` is a list of strings as typed on the command line (``strategy.dmem=!16G``
+    needs no quotes). Nothing is written unless ``output`` names a Parquet file. A run that
+    does not fit the machine returns its row with ``fits`` false (``pools`` says which pool
+    is short). Raises :class:`~pagelab.errors.PagelabError`, with a one-line message, on bad
+    input: an unknown name, a value of the wrong type, a bad value.
     """
     from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     from pagelab.config import register_configs
+    from pagelab.overrides import check_seed, hydra_error_line, prepare
 
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides or []))
+    if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in (overrides or [])):
+        raise PagelabError(f"pagelab.run: overrides must be a list of strings such as ['strategy=base4k'], "
+                           f"got {overrides!r}")
+    typed = prepare(list(overrides or []))
+    register_configs(typed)
+    try:
+        with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
+            cfg = compose(config_name=CONFIG_NAME, overrides=typed)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise PagelabError(hydra_error_line(error)) from None
+    check_seed(cfg.seed)
     outcome = simulate(cfg)
     if output is not None:
         from pagelab.atomic import atomic_write_parquet
@@ -166,6 +208,7 @@ def main(args: list[str]) -> None:
         run_and_report,
     )
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
     task = hydra_main.__wrapped__  # type: ignore[attr-defined]
     overrides = [a for a in args if not a.startswith("-")]
@@ -179,6 +222,14 @@ def main(args: list[str]) -> None:
     try:
         try:
             cfg = app.compose_config(CONFIG_NAME, overrides, run_mode=mode, with_log_configuration=True)
+        except (ConfigCompositionException, MissingConfigException, OverrideParseException) as error:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            # Bad input: one line naming the override (Hydra's own report takes five).
+            from pagelab.overrides import hydra_error_line
+
+            print(f"pagelab: error: {hydra_error_line(error)}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
         except Exception:  # reported (or run) by Hydra's own path
             cfg = None
         if cfg is None or (asks == "sweep" and cfg.hydra.mode != RunMode.MULTIRUN):
@@ -186,7 +237,8 @@ def main(args: list[str]) -> None:
             _hydra_path(args)
             return
         if asks == "run" and cfg.hydra.mode == RunMode.MULTIRUN:  # a preset's sweep
-            run_and_report(lambda: app.multirun(config_name=CONFIG_NAME, task_function=task, overrides=overrides))
+            run_and_report(lambda: _writes_into(cfg.hydra.sweep.dir, lambda: _one_line(
+                lambda: app.multirun(config_name=CONFIG_NAME, task_function=task, overrides=overrides))))
             return
         # What Hydra's _run_app adds when the config names another mode or none.
         if asks == "multirun" and cfg.hydra.mode == RunMode.RUN:
@@ -197,9 +249,43 @@ def main(args: list[str]) -> None:
         if cfg.hydra.mode != mode:
             cfg.hydra.mode = mode
             cfg.hydra.overrides.hydra.append(f"hydra.mode={mode.name}")
-        run_and_report(lambda: (_run if mode == RunMode.RUN else _multirun)(app, cfg, task))
+        out = cfg.hydra.run.dir if mode == RunMode.RUN else cfg.hydra.sweep.dir
+        run_and_report(lambda: _writes_into(out, lambda: _one_line(
+            lambda: (_run if mode == RunMode.RUN else _multirun)(app, cfg, task))))
     finally:
         GlobalHydra.instance().clear()
+
+
+def _writes_into(directory: str, call: Any) -> None:
+    """Run ``call``; an OSError of Hydra's own writes (``.hydra/``, ``multirun.yaml``, logs) on a
+    full disk or a read-only folder is one line naming the path and exit 2, not a traceback.
+
+    Hydra's ``run_and_report`` would print a traceback; with ``HYDRA_FULL_ERROR=1`` it still does.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        call()
+        return
+    try:
+        call()
+    except OSError as error:
+        print(f"pagelab: error: {error.filename or directory}: cannot write: {error.strerror or error}",
+              file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _one_line(work: Any) -> None:
+    """Run ``work``; a job's config that does not compose (a sweep's bad value) is one line, exit 2."""
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    try:
+        work()
+    except (ConfigCompositionException, MissingConfigException, OverrideParseException) as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        from pagelab.overrides import hydra_error_line
+
+        print(f"pagelab: error: {hydra_error_line(error)}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _run(app: Any, cfg: DictConfig, task: Any) -> None:

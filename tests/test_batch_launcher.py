@@ -151,7 +151,9 @@ def test_a_misspelt_override_is_refused_as_hydra_refuses_it(tmp_path):
     for launcher in ("basic", "batch"):
         result = pagelab_cli("-m", "strategy=base4k,page16k", "workload=pc1991", "strategy.pagesize=4K",
                              f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path / launcher}", cwd=tmp_path)
-        assert result.returncode == 1 and not list((tmp_path / launcher).glob("*/status.json"))
+        # Bad input: one line, exit 2 (issue 16), from either launcher alike.
+        assert result.returncode == 2 and not list((tmp_path / launcher).glob("*/status.json"))
+        assert len(result.stderr.strip().splitlines()) == 1
         outputs[launcher] = result.stderr.strip().splitlines()[0]
     assert outputs["batch"] == outputs["basic"] and "pagesize" in outputs["basic"]
 

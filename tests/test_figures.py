@@ -26,13 +26,15 @@ from pagelab.figures import (
     folios,
     footprint,
     hosting,
+    mechanisms,
+    memdesc_folios,
     metadata,
     table,
 )
 from pagelab.figures.build import build_figures
 from pagelab.figures.common import NOT_FITTING, with_variants
 from pagelab.figures.defaults import default_params
-from pagelab.figures.reference import HANSEN_OVER_4K_PCT
+from pagelab.figures.reference import HANSEN_OVER_DISK_PCT
 from pagelab.figures.save import save_figure
 from pagelab.figures.style import paper_style, strategy_colors
 from pagelab.figures.sweeps import EXPERIMENTS, preset_exists
@@ -117,6 +119,7 @@ def test_footprint_data_summarises_seeds_with_a_t_interval_and_marks_runs_that_d
     expected = pl.DataFrame({
         "dataset": ["d", "d", "d"],
         "strategy": ["base4k", "page16k", "page16k"],
+        "label": ["base4k", "page16k", "page2m"],  # page16k at 2M pages is the page2m preset
         "page_bytes": [4096, 16384, 2 * MiB],
         "page_size": ["4K", "16K", "2M"],
         "requested_bytes": [1000.0, 1000.0, 1000.0],
@@ -158,11 +161,17 @@ def test_crossover_is_interpolated_exactly_and_leaves_out_machines_the_files_do_
          "fits": not (s == "page64k" and r == 128 * GiB),
          "fits_from_bytes": 256 * GiB if s == "page64k" else grid[cache][0],
          "crossover_bytes": cross.get((cache, page)),
-         "crossover_kind": "baseline" if page == 4096 else ("crossing" if cache == "1G" else "never")}
+         "crossover_kind": "baseline" if page == 4096 else ("crossing" if cache == "1G" else "never"),
+         # The lowest overhead among the page sizes that fit at this RAM (64K at 128 GiB does not fit).
+         "best": over[cache, s, r] == min(over[cache, t, r] for t in memmap if not (t == "page64k" and r == 128 * GiB))
+         and not (s == "page64k" and r == 128 * GiB),
+         # Only two page sizes: the pair columns against 4K repeat the crossover, on the 64K rows only.
+         "beats_4K_from_bytes": cross.get((cache, page)),
+         "beats_4K": None if page == 4096 else ("crossing" if cache == "1G" else "never")}
         for cache in ("1G", "all") for s, page, size in (("base4k", 4096, "4K"), ("page64k", 65536, "64K"))
         for r in grid[cache]
     ], schema_overrides={"crossover_bytes": pl.Float64, "overhead_bytes_lo": pl.Float64,
-                         "overhead_bytes_hi": pl.Float64})
+                         "overhead_bytes_hi": pl.Float64, "beats_4K_from_bytes": pl.Float64, "beats_4K": pl.String})
     assert_frame_equal(out, expected)
 
 
@@ -412,8 +421,10 @@ def figure_data(summary) -> dict[str, pl.DataFrame]:
         "footprint": footprint.data(summary["pagecache_bloat"]),
         "crossover": crossover.data(summary["crossover"]),
         "hosting": hosting.data(summary["hosting_density"]),
+        "mechanisms": mechanisms.data(summary["hosting_density"]),
         "dmem": dmem.data(summary["dmem_sizing"]),
         "folios": folios.data(summary["headline"]),
+        "memdesc": memdesc_folios.data(summary["headline"]),
         "filesizes": filesizes.data(summary["headline"], names=["irlam_ufs93"]),
         "overhead": table.data(summary["headline"]),
         "fleet": fleet.data(summary["fleet_overcommit"]),
@@ -446,7 +457,8 @@ def test_render_metadata_draws_points_that_do_not_fit_hollow(figure_data):
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("installed RAM", "page metadata (memmap + descriptors)")
     assert legend_texts(fig) == ["base4k", "folio", "hvo", "page64k", f"hollow: {NOT_FITTING}",
-                                 "LWN 2020 (article)"]
+                                 "LWN 2020 (article):\n4 MiB: 1,024 pages\n16 GiB: 256 MiB\n320 GiB: 5 GiB"]
+    assert not [t for t in ax.texts if "MiB" in t.get_text()]  # no label over the lines
     curves = [line for line in ax.lines if len(line.get_xdata())]  # seaborn adds empty legend proxies
     assert len(curves) == 4 and ax.get_xscale() == "log"
     hollow = [c for c in ax.collections
@@ -468,11 +480,16 @@ def test_render_footprint_hatches_the_bars_that_do_not_fit(figure_data):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["4K", "16K", "64K"]
     labels = [t.get_text() for t in ax.texts]
     assert not labels[0].endswith("†") and labels[1].endswith("†") and labels[2].endswith("†")
-    assert legend_texts(fig) == ["base4k", "page16k", "page64k", "Hansen: kernel tree, over 4K",
+    assert legend_texts(fig) == ["base4k", "page16k", "page64k", "Hansen: his kernel tree, above its bytes",
                                  f"† {NOT_FITTING} (part cached)"]
     marks = ax.collections[0].get_offsets()[:, 1].tolist()
-    assert marks == list(HANSEN_OVER_4K_PCT.values()) == [8.2, 47.1]
+    # Above the bytes on disk, as the bars: 12,223,488 KB and 16,623,296 KB over 11,297,648 KB.
+    assert marks == list(HANSEN_OVER_DISK_PCT.values()) == [round(100 * (12_223_488 / 11_297_648 - 1), 1),
+                                                          round(100 * (16_623_296 / 11_297_648 - 1), 1)] == [8.2, 47.1]
     assert fig.get_suptitle().endswith("1 seed (no interval)")
+    with paper_style():  # another dataset: Hansen's tree is not it, so no marks
+        other = footprint.render(frame.with_columns(dataset=pl.lit("irlam_ufs93")))
+    assert not other.axes[0].collections and "Hansen" not in " ".join(legend_texts(other))
 
 
 def test_render_crossover_leaves_out_the_points_that_do_not_fit(figure_data):
@@ -484,11 +501,20 @@ def test_render_crossover_leaves_out_the_points_that_do_not_fit(figure_data):
     curves = [line for line in ax.lines if line.get_marker() == "o"]
     assert len(curves) == 2 and ax.get_xlabel() == "installed RAM"
     assert [list(c.get_xdata()) for c in curves] == [[GiB, 16 * GiB, TiB, 16 * TiB], [16 * GiB, TiB, 16 * TiB]]
-    assert legend_texts(fig) == ["4K pages (base4k)", "64K pages (page64k)", 'Hansen: 64K wins at "~300 GB"']
+    # python_venv is not Hansen's kernel tree: no "~300 GB" line on it.
+    assert legend_texts(fig) == ["4K pages (base4k)", "64K pages (page64k)"]
+    assert not any(line.get_linestyle() == "--" for line in ax.lines)
     texts = [t.get_text() for t in ax.texts]
-    assert any(t.startswith("64K wins from") for t in texts)
+    assert any(t.startswith("64K beats 4K from") or t.startswith("64K never beats 4K") for t in texts)
     assert "files do not fit below 16 GiB at 64K (left out)" in texts
+    # The best page size at each RAM, named from the data: the cheaper fitting one per grid point.
+    best = (frame.filter(pl.col("best")).sort("installed_bytes")["page_size"].to_list())
+    assert texts[0].startswith("best: " + best[0]) and best[-1] in texts[0]
     assert "left out" in fig.get_suptitle()
+    with paper_style():
+        tree = crossover.render(frame.with_columns(dataset=pl.lit("linux_6_1")))
+    assert legend_texts(tree)[-1] == 'Hansen: 64K beats 4K at "~300 GB" (his kernel tree)'
+    assert any(line.get_linestyle() == "--" for line in tree.axes[0].lines)
 
 
 def test_render_hosting(figure_data):
@@ -573,7 +599,7 @@ def test_rendering_twice_gives_identical_bytes(figure_data, tmp_path):
             paths = [p for name, spec in FIGURES.items() if not spec.is_table
                      for p in save_figure(spec.render(figure_data[name]), tmp_path / run / name)]
         digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
-    assert len(digests[0]) == 3 * 9 and digests[0] == digests[1]
+    assert len(digests[0]) == 3 * 11 and digests[0] == digests[1]
     pdf = (tmp_path / "a" / "metadata.pdf").read_bytes()
     assert b"/FontFile2" in pdf and b"CreationDate" not in pdf  # TrueType fonts, no timestamp
 

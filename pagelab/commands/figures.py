@@ -4,6 +4,7 @@
     pagelab figures --results multirun/sweeps --out figures
     pagelab figures --only metadata crossover --out figures
     pagelab figures --measured census.parquet --only folios
+    pagelab figures --results multirun/big --only hosting --where workload.installed=512G
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("figures"), help="output directory (default: figures)")
     p.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help=f"draw only these: {', '.join(FIGURES)}")
+    p.add_argument("--where", nargs="+", default=[], metavar="COLUMN=VALUE",
+                   help="draw from these runs only, at any settings (workload.installed=512G; sizes by bytes; "
+                        "VALUE,VALUE for either); the figures' defaults no longer apply to these columns")
     p.add_argument("--measured", type=Path, default=None,
                    help="a measured folio census (size, folios[, read_size]) to draw beside the model")
     return p
@@ -51,6 +55,7 @@ def main(argv: list[str]) -> int:
         results=args.results,
         only=args.only,
         measured=args.measured,
+        where=args.where,
         command=shlex.join(["pagelab", "figures", *argv]),
     )
     figures = manifest["figures"]

@@ -22,13 +22,16 @@ from rich.progress import (
 
 from pagelab import __version__
 from pagelab.atomic import atomic_write_json, atomic_write_parquet
-from pagelab.errors import PagelabError
+from pagelab.errors import PagelabError, WriteError
 from pagelab.figures import FigureSpec, figure_specs
+from pagelab.figures.common import require_columns
+from pagelab.figures.defaults import chosen
 from pagelab.figures.reference import references
 from pagelab.figures.results import EXPERIMENT, Results, load_results, normalise
 from pagelab.figures.save import save_data, save_figure, save_text, sha256
 from pagelab.figures.style import paper_style, style_path
 from pagelab.figures.sweeps import EXPERIMENTS, run_experiments
+from pagelab.figures.where import apply_where, parse_where
 
 MANIFEST = "manifest.json"
 SUMMARIES = "summaries"  # where generated sweeps are kept: `--results OUT/summaries` replays them
@@ -88,6 +91,7 @@ def build_figures(
     measured: Path | None = None,
     command: str = "pagelab figures",
     console: Console | None = None,
+    where: Sequence[str] = (),
 ) -> dict[str, object]:
     """Write every selected figure (PDF, SVG, PNG, Parquet, CSV), the table and ``manifest.json``.
 
@@ -100,25 +104,42 @@ def build_figures(
     console = console or Console(stderr=True)
     measured_frame = _read_measured(measured) if measured is not None else None
     specs = select(only, figure_specs(measured_frame))
+    filters = parse_where(where)
     given = load_results(results) if results is not None else None
     source = given or generate(specs, console)
     # Every data function runs before anything is written: a bad summary fails here.
     tables = {}
-    for spec in specs:
-        rows = rows_for(source.summary, spec)
-        tables[spec.name] = spec.data(rows)
+    with chosen(f.column for f in filters):
+        for spec in specs:
+            rows = rows_for(source.summary, spec)
+            if spec.columns:  # a sweep of another kind: one line, never a degenerate figure
+                require_columns(rows, spec.columns, spec.name)
+            tables[spec.name] = spec.data(apply_where(rows, filters) if filters else rows)
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    if out.exists() and not out.is_dir():
+        raise PagelabError(f"--out {out}: exists and is not a directory")
     try:
-        entries = _render_all(specs, tables, staging, console)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as error:  # read-only, no permission, a file in the way, a full disk
+        raise PagelabError(f"--out {out}: cannot write: {error.strerror or error}") from None
+    try:
+        entries = _render_all(specs, tables, staging, console, [str(f) for f in filters])
         if given is None:
             _keep_summaries(source, staging)
         manifest = _manifest(specs, tables, entries, source, results=results if given else None,
                              measured=measured, command=command)
+        if filters:
+            manifest["where"] = [str(f) for f in filters]
         atomic_write_json(manifest, staging / MANIFEST)
         _publish(staging, out)
+    except WriteError as error:  # it names a staged file: name --out instead
+        raise PagelabError(f"--out {out}: cannot write: {os.strerror(error.errno) if error.errno else error}") from None
+    except PagelabError:
+        raise
+    except OSError as error:  # ENOSPC while rendering, EROFS, EACCES: one line naming --out
+        raise PagelabError(f"--out {out}: cannot write: {error.strerror or error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
@@ -135,7 +156,7 @@ def _read_measured(path: Path) -> pl.DataFrame:
 
 
 def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], staging: Path,
-                console: Console) -> dict[str, list[Path]]:
+                console: Console, where: Sequence[str] = ()) -> dict[str, list[Path]]:
     """Render and save every figure inside the paper style; return each one's files."""
     entries: dict[str, list[Path]] = {}
     with _progress(console) as progress, paper_style():
@@ -147,6 +168,10 @@ def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], stagin
             if isinstance(drawn, str):
                 paths = [save_text(drawn, stem.with_name(f"{spec.name}.tex"))]
             else:
+                if where:  # the figure says which runs it shows when they are not the defaults
+                    shown = "only runs with " + ", ".join(where)
+                    drawn.suptitle(f"{drawn.get_suptitle()}; {shown}" if drawn.get_suptitle() else shown,
+                                   fontsize="small")
                 paths = save_figure(drawn, stem)
             entries[spec.name] = paths + save_data(frame, stem)
             progress.advance(task)

@@ -136,14 +136,15 @@ CARVE_OUT_COLUMNS = ("strategy.dmem", "strategy.boot_pool", "strategy.pool")
 def carve_out(frame: pl.DataFrame) -> pl.Expr:
     """Each row's boot-time carve-out in dmem= syntax, or null for a strategy without one.
 
-    dmemfs's ``strategy.dmem``; hvo's ``strategy.boot_pool`` when ``strategy.pool=boot``
+    dmemfs's and devdax's ``strategy.dmem``; hvo's ``strategy.boot_pool`` when ``strategy.pool=boot``
     (results from before the runtime pool put the share in ``strategy.pool`` itself). Both
     default to the workload's dmem=.
     """
     strategy, columns = pl.col("strategy"), set(frame.columns)
     options = []
     if "strategy.dmem" in columns:
-        options.append(pl.when(strategy == "dmemfs").then(pl.col("strategy.dmem").cast(pl.String)))
+        # devdax takes its pool's share per node in the same syntax.
+        options.append(pl.when(strategy.is_in(["dmemfs", "devdax"])).then(pl.col("strategy.dmem").cast(pl.String)))
     if "strategy.pool" in columns:
         pool = pl.col("strategy.pool").cast(pl.String)
         if "strategy.boot_pool" in columns:
@@ -151,3 +152,41 @@ def carve_out(frame: pl.DataFrame) -> pl.Expr:
                            .then(pl.col("strategy.boot_pool").cast(pl.String)))
         options.append(pl.when((strategy == "hvo") & pool.str.contains(_DMEM_SYNTAX)).then(pool))
     return pl.coalesce(*options) if options else pl.lit(None, pl.String)
+
+
+def strategy_presets() -> dict[str, tuple[str, dict[str, str]]]:
+    """The shipped strategy presets (``conf/strategy/*.yaml``): name -> (its strategy, its parameters).
+
+    Results name a preset's strategy (page2m runs say ``strategy=page16k``); the parameters
+    tell the preset apart (``strategy.page_size=2M``).
+    """
+    from importlib.resources import files
+
+    import yaml
+
+    out = {}
+    for path in sorted(files("pagelab.conf").joinpath("strategy").iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".yaml"):
+            continue
+        cfg = yaml.safe_load(path.read_text()) or {}
+        bases = [d for d in cfg.get("defaults", []) if isinstance(d, str) and d != "_self_"]
+        if bases:
+            out[path.name.removesuffix(".yaml")] = (bases[0], {k: str(v) for k, v in cfg.items() if k != "defaults"})
+    return out
+
+
+def preset_label(frame: pl.DataFrame) -> pl.Expr:
+    """Each row's strategy as the user named it: a preset's name where its parameters match
+    (sizes compared by bytes), else ``strategy``. page2m keeps its own name, colour and legend entry."""
+    label = pl.col("strategy")
+    for name, (base, params) in reversed(list(strategy_presets().items())):
+        columns = {f"strategy.{k}": v for k, v in params.items()}
+        if not all(c in frame.columns for c in columns):
+            continue
+        match = pl.col("strategy") == base
+        for column, value in columns.items():
+            wanted = pl.select(size_bytes(pl.lit(value))).item()
+            match &= (size_bytes(pl.col(column)) == wanted) if wanted is not None else (
+                pl.col(column).cast(pl.String) == value)
+        label = pl.when(match).then(pl.lit(name)).otherwise(label)
+    return label

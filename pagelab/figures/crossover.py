@@ -16,7 +16,7 @@ from pagelab.figures.common import (
     size_bytes,
     size_label,
 )
-from pagelab.figures.reference import HANSEN_CROSSOVER_BYTES
+from pagelab.figures.reference import HANSEN_CROSSOVER_BYTES, HANSEN_DATASETS
 from pagelab.figures.style import (
     DOUBLE_WIDTH,
     finish_panels,
@@ -50,7 +50,10 @@ def data(summary: Summary) -> pl.DataFrame:
     linearly between the two grid points around the sign change (exact, as both overheads
     are linear in RAM for a fixed set of files). crossover_kind says ``crossing``,
     ``always`` (wins already at the smallest RAM where both fit), ``never`` (not within the
-    grid) or ``baseline`` (the 4K rows themselves).
+    grid) or ``baseline`` (the 4K rows themselves). The same against every smaller page
+    size S: ``beats_<S>_from_bytes`` and ``beats_<S>`` (null on rows of S or smaller), so
+    16K against 64K is not read off two comparisons with 4K. ``best`` marks, at each RAM,
+    the page size with the lowest mean overhead among those that fit.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
@@ -66,14 +69,51 @@ def data(summary: Summary) -> pl.DataFrame:
         fits_from_bytes=pl.col("installed_bytes").filter(pl.col("fits")).min().over(_GROUP),
     )
     fitting = curves.filter(pl.col("fits"))
-    base = fitting.filter(pl.col("page_bytes") == BASE_PAGE).select(
-        "dataset", "cache", "installed_bytes", base_bytes="overhead_bytes_mean"
-    )
-    larger = fitting.filter(pl.col("page_bytes") > BASE_PAGE)
     require_rows(curves.filter(pl.col("page_bytes") == BASE_PAGE), NAME,
                  "runs at 4K pages (base4k) with a files dataset")
     require_rows(curves.filter(pl.col("page_bytes") > BASE_PAGE), NAME,
                  "runs at a larger page size (page16k, page64k) with a files dataset")
+    found = _thresholds(fitting, BASE_PAGE).rename({"from_bytes": "crossover_bytes", "kind": "crossover_kind"})
+    out = curves.join(found, on=_GROUP, how="left")
+    # Every pair, not only against 4K: beats_<S>_from_bytes is where this page size's
+    # overhead drops to the smaller page size S's (same rules as crossover_bytes).
+    smaller_sizes = sorted(p for p in curves["page_bytes"].unique().to_list() if p < curves["page_bytes"].max())
+    pair_columns = []
+    for smaller in smaller_sizes:
+        label = pl.select(size_label(pl.lit(smaller, dtype=pl.Int64))).item()
+        wins = _thresholds(fitting, smaller).rename({"from_bytes": f"beats_{label}_from_bytes", "kind": f"beats_{label}"})
+        out = out.join(wins, on=_GROUP, how="left").with_columns(
+            pl.when(pl.col("page_bytes") > smaller).then(pl.col(f"beats_{label}").fill_null("never"))
+            .alias(f"beats_{label}"))
+        pair_columns += [f"beats_{label}_from_bytes", f"beats_{label}"]
+    # The best page size at each RAM: the lowest mean overhead among the page sizes that fit there.
+    lowest = pl.col("overhead_bytes_mean").filter(pl.col("fits")).min().over("dataset", "cache", "installed_bytes")
+    return (
+        out.with_columns(
+            page_size=size_label(pl.col("page_bytes")),
+            crossover_kind=pl.when(pl.col("page_bytes") == BASE_PAGE).then(pl.lit("baseline"))
+            .otherwise(pl.col("crossover_kind").fill_null("never")),
+            cache_bytes=size_bytes(pl.col("cache")),
+            best=pl.col("fits") & (pl.col("overhead_bytes_mean") == lowest),
+        )
+        .sort("dataset", "cache_bytes", "cache", "page_bytes", "installed_bytes", nulls_last=True)
+        .select("dataset", "cache", "strategy", "page_bytes", "page_size", "installed_bytes", "overhead_bytes_mean",
+                "overhead_bytes_lo", "overhead_bytes_hi", "seeds", "fits", "fits_from_bytes", "crossover_bytes",
+                "crossover_kind", "best", *pair_columns)
+    )
+
+
+def _thresholds(fitting: pl.DataFrame, smaller: int) -> pl.DataFrame:
+    """For each (dataset, cache) and page size above ``smaller``: the RAM from which its mean
+    overhead is at most ``smaller``'s (``from_bytes``) and how (``kind``: always, crossing, never).
+
+    Over the RAM at which both fit; interpolated linearly between the two grid points around
+    the sign change (exact, as both overheads are linear in RAM for a fixed set of files).
+    """
+    base = fitting.filter(pl.col("page_bytes") == smaller).select(
+        "dataset", "cache", "installed_bytes", base_bytes="overhead_bytes_mean"
+    )
+    larger = fitting.filter(pl.col("page_bytes") > smaller)
     # d > 0 while the larger page costs more; the crossing is where d changes sign.
     diff = (
         larger.join(base, on=["dataset", "cache", "installed_bytes"], how="inner")
@@ -93,25 +133,12 @@ def data(summary: Summary) -> pl.DataFrame:
         first_wins=pl.col("d").sort_by("installed_bytes").first() <= 0,
         first_x=pl.col("installed_bytes").min().cast(pl.Float64),
     )
-    found = found.select(
+    return found.select(
         *_GROUP,
-        crossover_bytes=pl.when(pl.col("first_wins")).then(pl.col("first_x")).otherwise(pl.col("crossing")),
-        crossover_kind=pl.when(pl.col("first_wins")).then(pl.lit("always"))
+        from_bytes=pl.when(pl.col("first_wins")).then(pl.col("first_x")).otherwise(pl.col("crossing")),
+        kind=pl.when(pl.col("first_wins")).then(pl.lit("always"))
         .when(pl.col("crossing").is_not_null()).then(pl.lit("crossing"))
         .otherwise(pl.lit("never")),
-    )
-    return (
-        curves.join(found, on=_GROUP, how="left")
-        .with_columns(
-            page_size=size_label(pl.col("page_bytes")),
-            crossover_kind=pl.when(pl.col("page_bytes") == BASE_PAGE).then(pl.lit("baseline"))
-            .otherwise(pl.col("crossover_kind").fill_null("never")),
-            cache_bytes=size_bytes(pl.col("cache")),
-        )
-        .sort("dataset", "cache_bytes", "cache", "page_bytes", "installed_bytes", nulls_last=True)
-        .select("dataset", "cache", "strategy", "page_bytes", "page_size", "installed_bytes", "overhead_bytes_mean",
-                "overhead_bytes_lo", "overhead_bytes_hi", "seeds", "fits", "fits_from_bytes", "crossover_bytes",
-                "crossover_kind")
     )
 
 
@@ -122,12 +149,15 @@ def render(frame: pl.DataFrame) -> Figure:
     page size does not fit. Bands show the 95 % interval over seeds when there are several.
     """
     panels = frame.select("dataset", "cache").unique(maintain_order=True).rows()
+    smaller_sizes = [c.removeprefix("beats_") for c in frame.columns if c.startswith("beats_")
+                     and not c.endswith("_from_bytes")]
     cols = 2 if len(panels) == 4 else min(len(panels), 3)
     nrows = -(-len(panels) // cols)
     fig = new_figure(DOUBLE_WIDTH, 0.5 + 2.3 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())
     lo, hi = frame["installed_bytes"].min(), frame["installed_bytes"].max()
+    hansen = bool(set(frame["dataset"].to_list()) & set(HANSEN_DATASETS))
     series = frame.select("page_bytes", "strategy", "page_size").unique(maintain_order=True).sort("page_bytes")
     handles = [Line2D([], [], color=colours[s], marker="o", label=f"{size} pages ({s})")
                for _page, s, size in series.iter_rows()]
@@ -142,23 +172,28 @@ def render(frame: pl.DataFrame) -> Figure:
             if points["overhead_bytes_lo"].is_not_null().any():
                 ax.fill_between(points["installed_bytes"], points["overhead_bytes_lo"], points["overhead_bytes_hi"],
                                 color=colour, alpha=0.15, linewidth=0)
-            kind, cross, fits_from = line["crossover_kind"][0], line["crossover_bytes"][0], line["fits_from_bytes"][0]
-            if kind in ("crossing", "always"):
-                ax.axvline(cross, color=colour, linestyle=":", linewidth=1)
-                at_most = "≤ " if kind == "always" else ""
-                notes.append((shade(colour, 1), f"{size} wins from {at_most}{format_bytes_short(cross)}"))
-            elif kind == "never" and points.height:
-                notes.append((shade(colour, 1), f"{size} never wins up to {format_bytes_short(hi)}"))
+            fits_from = line["fits_from_bytes"][0]
+            if line["crossover_kind"][0] in ("crossing", "always"):  # where it beats 4K, on the axis
+                ax.axvline(line["crossover_bytes"][0], color=colour, linestyle=":", linewidth=1)
+            for smaller in smaller_sizes:  # every pair: "64K beats 16K from ..."
+                kind, cross = line[f"beats_{smaller}"][0], line[f"beats_{smaller}_from_bytes"][0]
+                if kind in ("crossing", "always") and points.height:
+                    at_most = "≤ " if kind == "always" else ""
+                    notes.append((shade(colour, 1), f"{size} beats {smaller} from {at_most}{format_bytes_short(cross)}"))
+                elif kind == "never" and points.height:
+                    notes.append((shade(colour, 1), f"{size} never beats {smaller} up to {format_bytes_short(hi)}"))
             if points.height < line.height:  # grouped by threshold: one note line for all sizes
                 misfits.setdefault(fits_from, []).append(size)
+        notes.insert(0, ("black", f"best: {_best_segments(part)}"))
         for fits_from, sizes in misfits.items():
             where = "never fit" if fits_from is None else f"do not fit below {format_bytes_short(fits_from)}"
             notes.append(("0.25", f"files {where} at {', '.join(sizes)} (left out)"))
-        ax.axvline(HANSEN_CROSSOVER_BYTES, color="black", linestyle="--", linewidth=0.9)
+        if dataset in HANSEN_DATASETS:  # his "~300 GB" is 64K against 4K for a Linux kernel tree only
+            ax.axvline(HANSEN_CROSSOVER_BYTES, color="black", linestyle="--", linewidth=0.9)
         for i, (colour, text) in enumerate(notes):
             ax.text(0.03, 0.97 - 0.085 * i, text, transform=ax.transAxes, color=colour, fontsize=6.5, va="top",
                     bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
-        bytes_axis(ax, "x", min(lo, HANSEN_CROSSOVER_BYTES), hi)
+        bytes_axis(ax, "x", min(lo, HANSEN_CROSSOVER_BYTES) if hansen else lo, hi)
         if drawn.height:
             top = drawn["overhead_bytes_hi"].fill_null(drawn["overhead_bytes_mean"]).max()
             bottom = drawn["overhead_bytes_lo"].fill_null(drawn["overhead_bytes_mean"]).min()
@@ -170,8 +205,40 @@ def render(frame: pl.DataFrame) -> Figure:
         ax.set_xlabel("installed RAM")
         ax.tick_params(axis="x", labelbottom=True)
     finish_panels(axes, len(panels), cols, "memmap + page-cache\nfragmentation")
-    handles.append(Line2D([], [], color="black", linestyle="--", linewidth=0.9, label='Hansen: 64K wins at "~300 GB"'))
+    if hansen:
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=0.9,
+                              label='Hansen: 64K beats 4K at "~300 GB" (his kernel tree)'))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     fig.suptitle(f"points whose files do not fit the machine are left out; {seeds_note(frame['seeds'])}",
                  fontsize=7)
     return fig
+
+
+def _best_segments(part: pl.DataFrame) -> str:
+    """The best page size along RAM: "4K below 58.2 GiB, 16K 58.2 GiB-1.1 TiB, 64K from 1.1 TiB".
+
+    Which size is best comes from the grid points; where one hands over to the next is the
+    pair's threshold (``beats_<S>_from_bytes``, interpolated), else the two grid points.
+    """
+    best = (part.filter(pl.col("best")).group_by("installed_bytes")
+            .agg(pl.col("page_size").sort_by("page_bytes").first(), pl.col("page_bytes").sort_by("page_bytes").first())
+            .sort("installed_bytes"))
+    if best.height == 0:
+        return "none fits"
+    runs = best.with_columns(run=(pl.col("page_size") != pl.col("page_size").shift(1)).fill_null(True).cum_sum())
+    spans = runs.group_by("run", maintain_order=True).agg(
+        pl.col("page_size").first(), pl.col("page_bytes").first(),
+        lo=pl.col("installed_bytes").min(), hi=pl.col("installed_bytes").max()).rows(named=True)
+    if len(spans) == 1:
+        return f"{spans[0]['page_size']} at every RAM"
+    edges = []  # where span i hands over to span i + 1
+    for before, after in zip(spans, spans[1:]):
+        column = f"beats_{before['page_size']}_from_bytes"
+        rows = part.filter(pl.col("page_size") == after["page_size"])
+        at = rows[column][0] if column in part.columns and after["page_bytes"] > before["page_bytes"] else None
+        edges.append(format_bytes_short(at) if at is not None
+                     else f"{format_bytes_short(before['hi'])}..{format_bytes_short(after['lo'])}")
+    texts = [f"{spans[0]['page_size']} below {edges[0]}"]
+    texts += [f"{span['page_size']} {lo}-{hi}" for span, lo, hi in zip(spans[1:-1], edges, edges[1:])]
+    texts.append(f"{spans[-1]['page_size']} from {edges[-1]}")
+    return ", ".join(texts)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 import polars as pl
 from hydra import compose, initialize_config_module
 
 from pagelab.config import flatten, register_configs
+
+
+# Columns the user chose values for (``pagelab figures --where``): no figure holds them to defaults.
+_CHOSEN: ContextVar[frozenset[str]] = ContextVar("pagelab_chosen_columns", default=frozenset())
+
+
+@contextmanager
+def chosen(columns: Iterable[str]) -> Iterator[None]:
+    """Within the block, :func:`at_defaults` leaves ``columns`` free (the user filtered them)."""
+    token = _CHOSEN.set(frozenset(columns))
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
 
 
 @cache
@@ -35,10 +51,11 @@ def at_defaults(
     """The rows of ``frame`` whose parameters equal their (strategy, workload)'s defaults.
 
     Only parameter columns present in ``frame``, starting with one of ``prefixes`` and not
-    in ``free``, are compared (as strings; null matches null). Rows of an unknown strategy
+    in ``free`` (nor chosen by ``--where``, see :func:`chosen`), are compared (as strings;
+    null matches null). Rows of an unknown strategy
     or workload are dropped.
     """
-    skip = set(free)
+    skip = set(free) | _CHOSEN.get()
     params = [c for c in frame.columns if c.startswith(prefixes) and c not in skip]
     pairs = frame.select("strategy", "workload").unique().sort("strategy", "workload").rows()
     wanted = [

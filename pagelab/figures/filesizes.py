@@ -85,7 +85,7 @@ def data(summary: Summary, names: list[str] | None = None) -> pl.DataFrame:
 
 def render(frame: pl.DataFrame) -> Figure:
     """Two panels, share of files and share of bytes; a line per dataset; page sizes marked."""
-    fig = new_figure(DOUBLE_WIDTH, 2.5)
+    fig = new_figure(DOUBLE_WIDTH, 2.9)
     axes = fig.subplots(1, 2, sharey=True)
     names = frame["dataset"].unique(maintain_order=True).to_list()
     colours = dict(zip(names, sequential(len(names)), strict=True))
@@ -105,5 +105,6 @@ def render(frame: pl.DataFrame) -> Figure:
         ax.set_title(f"cumulative share of {title}")
         ax.set_xlabel("file size (at most)")
     axes[0].set_ylabel("cumulative share (%)")
-    axes[0].legend(loc="center right")  # every files curve has reached 100 % there
+    # Below the panels: inside, a legend would cover some dataset's curve at some size.
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=min(len(names), 5))
     return fig

@@ -129,7 +129,7 @@ def data(summary: Summary, measured: pl.DataFrame | None = None) -> pl.DataFrame
 
 def render(frame: pl.DataFrame) -> Figure:
     """Log-log steps: 4 KiB pages in base4k's colour, folio lines in folio's, measured as points."""
-    fig = new_figure(height=2.7)
+    fig = new_figure(height=3.3)
     ax = fig.add_subplot()
     colours = strategy_colors()
     model = frame.filter(pl.col("source") == "model")
@@ -151,5 +151,8 @@ def render(frame: pl.DataFrame) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("file size")
     ax.set_ylabel("objects tracked per file")
-    ax.legend(loc="upper left")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    # Lines are the readahead model (mm/readahead.c, Linux 6.18), not a measurement.
+    fig.suptitle("model: readahead folios (mm/readahead.c)" + ("; points: measured" if measured.height else ""),
+                 fontsize=7)
     return fig

@@ -13,12 +13,13 @@ from pagelab.figures.common import (
     Summary,
     collect,
     page_bytes,
+    preset_label,
     require_columns,
     require_rows,
     seeds_note,
     size_label,
 )
-from pagelab.figures.reference import HANSEN_OVER_4K_PCT
+from pagelab.figures.reference import HANSEN_DATASETS, HANSEN_OVER_DISK_PCT
 from pagelab.figures.style import (
     COLUMN_WIDTH,
     DOUBLE_WIDTH,
@@ -40,7 +41,7 @@ def data(summary: Summary) -> pl.DataFrame:
     Each run's ``100 * (allocated / requested - 1)`` is summarised over seeds (mean and 95 %
     interval, null for one seed). A run that does not fit its machine cached only part of
     the files: its point stays, with fits=false (false if any seed did not fit). Columns:
-    dataset, strategy, page_bytes, page_size, requested_bytes, allocated_bytes (means),
+    dataset, strategy, label (the preset's name, page2m, where the run was one), page_bytes, page_size, requested_bytes, allocated_bytes (means),
     above_pct_mean, above_pct_lo, above_pct_hi, seeds, fits.
     """
     frame = collect(summary)
@@ -48,8 +49,9 @@ def data(summary: Summary) -> pl.DataFrame:
     rows = frame.filter(pl.col("workload") == WORKLOAD, pl.col("workload.files.dataset").is_not_null())
     rows = rows.with_columns(page_bytes=page_bytes(rows)).filter(pl.col("page_bytes").is_not_null())
     require_rows(rows, NAME, f"'{WORKLOAD}' runs of base4k or a page-size strategy")
-    keys = ["dataset", "strategy", "page_bytes"]
+    keys = ["dataset", "strategy", "label", "page_bytes"]
     rows = rows.with_columns(
+        label=preset_label(rows),  # page2m, not page16k at 2M: its own colour and legend entry
         dataset="workload.files.dataset",
         above_pct=100 * (pl.col("allocated_bytes") / pl.col("requested_bytes") - 1),
     )
@@ -78,13 +80,13 @@ def render(frame: pl.DataFrame) -> Figure:
     width = COLUMN_WIDTH if len(datasets) == 1 else min(DOUBLE_WIDTH, 2.4 * len(datasets))
     fig = new_figure(width, 2.9)
     axes = fig.subplots(1, len(datasets), sharey=True, squeeze=False)[0]
-    colours = strategy_colors(frame["strategy"].unique().to_list())
+    colours = strategy_colors(frame["label"].unique().to_list())
     mean = frame["above_pct_mean"]
     floor = max(mean.filter(mean > 0).min() or 1.0, 1e-3) / 3
     for ax, dataset in zip(axes, datasets, strict=True):
         part = frame.filter(pl.col("dataset") == dataset)
         heights = part["above_pct_mean"].clip(lower_bound=floor).to_numpy()
-        bars = ax.bar(part["page_size"].to_list(), heights, color=[colours[s] for s in part["strategy"]], width=0.7,
+        bars = ax.bar(part["page_size"].to_list(), heights, color=[colours[s] for s in part["label"]], width=0.7,
                       hatch=["////" if not f else "" for f in part["fits"]], edgecolor="white", linewidth=0)
         has_ci = part["above_pct_lo"].is_not_null().to_numpy()
         if has_ci.any():
@@ -97,10 +99,12 @@ def render(frame: pl.DataFrame) -> Figure:
                   for v, f in part.select("above_pct_mean", "fits").iter_rows()]
         ax.bar_label(bars, labels=labels, fontsize=6, padding=1.5)
         positions = {p: i for i, p in enumerate(part["page_bytes"].to_list())}
-        marks = [(positions[p], v) for p, v in HANSEN_OVER_4K_PCT.items() if p in positions]
-        if marks:
+        # Hansen measured a Linux kernel tree: his marks sit on that dataset's panel only, on
+        # this figure's baseline (the files' bytes on disk).
+        marks = [(positions[p], v) for p, v in HANSEN_OVER_DISK_PCT.items() if p in positions]
+        if marks and dataset in HANSEN_DATASETS:
             ax.scatter([m[0] for m in marks], [m[1] for m in marks], marker="_", s=260, linewidths=1.6,
-                       color="black", zorder=4, label="Hansen: kernel tree, over 4K")
+                       color="black", zorder=4, label="Hansen: his kernel tree, above its bytes")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g} %")
         ax.yaxis.set_minor_locator(NullLocator())
@@ -109,14 +113,14 @@ def render(frame: pl.DataFrame) -> Figure:
         ax.grid(axis="x", visible=False)
     axes[0].set_ylabel("page cache above the files' bytes")
     top = frame["above_pct_hi"].fill_null(frame["above_pct_mean"]).max()
-    axes[0].set_ylim(floor, max(top, max(HANSEN_OVER_4K_PCT.values())) * 6)
+    axes[0].set_ylim(floor, max(top, max(HANSEN_OVER_DISK_PCT.values())) * 6)
     handles, labels = [], []
-    for ax in axes:  # Hansen's marks appear only in panels with 16K or 64K bars
+    for ax in axes:  # Hansen's marks appear only in the kernel tree's panel
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
-    strategies = frame["strategy"].unique(maintain_order=True).to_list()
+    strategies = frame["label"].unique(maintain_order=True).to_list()  # every drawn one, presets included
     handles = [Patch(color=colours[s]) for s in strategies] + handles
     labels = strategies + labels
     if not frame["fits"].all():

@@ -46,9 +46,12 @@ def data(summary: Summary) -> pl.DataFrame:
     )
 
 
+ARTICLE_LABEL = "LWN 2020 (article):\n" + "\n".join(p.label for p in ARTICLE_POINTS)
+
+
 def render(frame: pl.DataFrame) -> Figure:
     """Log-log lines per variant; points that do not fit hollow; the article's points in black."""
-    fig = new_figure(height=3.7)
+    fig = new_figure(height=4.4)
     ax = fig.add_subplot()
     order = frame["variant"].unique(maintain_order=True).to_list()
     colours = strategy_colors(frame["strategy"].unique().to_list())
@@ -90,14 +93,10 @@ def render(frame: pl.DataFrame) -> Figure:
                    label=f"hollow: {NOT_FITTING}")  # one grey entry for every colour
     xs = [p.installed_bytes for p in ARTICLE_POINTS]
     ys = [p.memmap_bytes for p in ARTICLE_POINTS]
+    # The points' numbers go in the legend: written beside the points, some strategy's line
+    # (there are a dozen, below and above base4k's) runs under every label.
     ax.scatter(xs, ys, s=40, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
-               label="LWN 2020 (article)")
-    for i, point in enumerate(ARTICLE_POINTS):
-        # Above the lines (up and left), where no strategy draws; the first point sits at the left edge.
-        first = i == 0
-        ax.annotate(point.label, (point.installed_bytes, point.memmap_bytes), xytext=(6, -10) if first else (-6, 5),
-                    textcoords="offset points", fontsize=6.5, ha="left" if first else "right",
-                    va="top" if first else "bottom")
+               label=ARTICLE_LABEL)
     lo = min(frame["installed_bytes"].min(), *xs)
     hi = max(frame["installed_bytes"].max(), *xs)
     bytes_axis(ax, "x", lo, hi)

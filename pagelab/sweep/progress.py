@@ -7,6 +7,7 @@ learns about them only from disk: a thread polls the job folders a few times a s
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pagelab.sweep import STATUS
 
 POLL_SECONDS = 0.25
+# Launchers that log one line per job ("\t#3 : strategy=base4k ..."): the bar replaces those.
+LAUNCHER_LOGGERS = (
+    "hydra._internal.core_plugins.basic_launcher",
+    "hydra_plugins.hydra_joblib_launcher._core",
+    "pagelab.sweep.batch",
+)
+
+
+class _NoJobLines(logging.Filter):
+    """Drops a launcher's per-job INFO lines; its warnings and errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not str(record.msg).lstrip().startswith("#")
 
 
 class StatusTally:
@@ -72,6 +86,7 @@ class SweepProgress:
         )
         self.task = self.progress.add_task("sweep", total=total, done=0, failed=0)
         self._stop = threading.Event()
+        self._filter = _NoJobLines()
         self._thread = threading.Thread(target=self._poll, name="pagelab-sweep-progress", daemon=True)
 
     def refresh(self) -> None:
@@ -85,7 +100,9 @@ class SweepProgress:
             self.refresh()
 
     def start(self) -> None:
-        """Show the bar and start polling."""
+        """Show the bar, silence the launchers' per-job lines, and start polling."""
+        for name in LAUNCHER_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
         self.progress.start()
         self._thread.start()
 
@@ -95,3 +112,5 @@ class SweepProgress:
         self._thread.join()
         self.refresh()
         self.progress.stop()
+        for name in LAUNCHER_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 from rich.console import Console
 from rich.table import Table
@@ -14,15 +16,33 @@ from pagelab.units import format_bytes
 PREVIEW_ROWS = 12
 
 
+def _pairs(sweep: Sweep) -> pl.DataFrame:
+    """Each job's overrides as (job, key, value) rows, values as typed."""
+    return (
+        sweep.jobs.select("job", pl.col("overrides").fill_null("").str.split(" ")).explode("overrides")
+        .filter(pl.col("overrides").str.contains("="))
+        .select("job", key=pl.col("overrides").str.extract(r"^\+*([^=]+)="),
+                value=pl.col("overrides").str.extract(r"=(.*)$"))
+    )
+
+
 def swept_axes(sweep: Sweep) -> list[str]:
     """Results columns that the jobs' overrides set to more than one value (seed left out)."""
-    pairs = (
-        sweep.jobs.select(pl.col("overrides").fill_null("").str.split(" ")).explode("overrides")
-        .filter(pl.col("overrides").str.contains("="))
-        .select(key=pl.col("overrides").str.extract(r"^\+*([^=]+)="), value=pl.col("overrides").str.extract(r"=(.*)$"))
-    )
-    varying = pairs.group_by("key", maintain_order=True).agg(pl.col("value").n_unique()).filter(pl.col("value") > 1)
+    varying = (_pairs(sweep).group_by("key", maintain_order=True).agg(pl.col("value").n_unique())
+               .filter(pl.col("value") > 1))
     return [k for k in varying["key"] if k != "seed" and k in sweep.summary.columns]
+
+
+def typed_axes(sweep: Sweep, axes: list[str]) -> pl.DataFrame:
+    """Per job, each axis as its override typed it (``strategy=page2m``, which the results row
+    records as page16k with page_size=2M); the results' own value where no override set it."""
+    typed = _pairs(sweep).filter(pl.col("key").is_in(axes)).unique(["job", "key"], keep="last", maintain_order=True)
+    rows = sweep.summary.select("job", *(pl.col(a).cast(pl.String) for a in axes))
+    if typed.height == 0:
+        return rows
+    joined = rows.join(typed.pivot(on="key", index="job", values="value"), on="job", how="left", suffix="__typed")
+    return joined.select("job", *(pl.coalesce(f"{a}__typed", a).alias(a) if f"{a}__typed" in joined.columns
+                                  else pl.col(a) for a in axes))
 
 
 def _label(column: str) -> str:
@@ -32,7 +52,7 @@ def _label(column: str) -> str:
 def print_overview(sweep: Sweep, console: Console) -> None:
     """Job counts, then the first summary rows: the swept axes, whether each fits, its cost."""
     counts = ", ".join(
-        f"{n} {state}" for state in ("done", "failed", "running", "unknown") if (n := sweep.count(state))
+        f"{n} {state}" for state in ("done", "failed", "interrupted", "running", "unknown") if (n := sweep.count(state))
     )
     # soft_wrap: paths are long, and a line cut in two cannot be grepped.
     console.print(f"{sweep.directory}: {sweep.jobs.height} jobs ({counts})", soft_wrap=True)
@@ -42,6 +62,8 @@ def print_overview(sweep: Sweep, console: Console) -> None:
     console.print(
         f"{sweep.directory / SUMMARY}: {sweep.summary.height} rows x {sweep.summary.width} columns", soft_wrap=True
     )
+    if os.environ.get("PAGELAB_VERBOSITY") == "quiet":  # pagelab -q (pagelab.app.VERBOSITY): where, not what
+        return
     axes = swept_axes(sweep)
     with_guests = sweep.summary["guests"].is_not_null().any()
     table = Table()
@@ -49,8 +71,9 @@ def print_overview(sweep: Sweep, console: Console) -> None:
              *(["guests", "sold"] if with_guests else [])]
     for name in names:
         table.add_column(_label(name), justify="right" if name in ("job", "seed", "guests") else "left")
-    for r in sweep.summary.head(PREVIEW_ROWS).iter_rows(named=True):
-        cells = [r["job"], *(str(r[a]) for a in names[1 : 1 + len(axes)])]
+    shown = typed_axes(sweep, axes).head(PREVIEW_ROWS)
+    for r, t in zip(sweep.summary.head(PREVIEW_ROWS).iter_rows(named=True), shown.iter_rows(named=True)):
+        cells = [r["job"], *(str(t[a]) for a in axes)]
         cells += [str(r["seed"])] if "seed" in names else []
         cells += ["yes" if r["fits"] else "[bold red]no[/]", f"{r['overhead_pct']:.2f}%", format_bytes(r["free_bytes"])]
         if with_guests:
@@ -85,8 +108,15 @@ def print_seeds(sweep: Sweep, axes: list[str], console: Console) -> None:
             return f"{mean / unit:.3g}{suffix}"
         return f"{mean / unit:.4g} [{lo / unit:.4g}, {hi / unit:.4g}]{suffix}"
 
-    for row in repeated.head(PREVIEW_ROWS).iter_rows(named=True):
-        cells = [*(str(row[a]) for a in axes), str(row["seeds"]), f"{100 * row['fits_mean']:.0f} %"]
+    # The axes as typed (page2m, not page16k at 2M), found through any job of the configuration.
+    keys = [c for c in repeated.columns if c in sweep.summary.columns and c not in ("seed", "seeds")]
+    labels = (sweep.summary.select("job", *keys)
+              .join(typed_axes(sweep, axes).rename({a: f"__typed.{a}" for a in axes}), on="job", how="left")
+              .unique(keys, keep="first", maintain_order=True).drop("job"))
+    shown = repeated.head(PREVIEW_ROWS).join(labels, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    for row in shown.iter_rows(named=True):
+        cells = [*(str(row[f"__typed.{a}"] if row[f"__typed.{a}"] is not None else row[a]) for a in axes),
+                 str(row["seeds"]), f"{100 * row['fits_mean']:.0f} %"]
         cells += [interval(row, "guest_bytes", 2**30, " GiB")] if with_guests else []
         table.add_row(*cells, interval(row, "overhead_pct", 1, " %"))
     if repeated.height > PREVIEW_ROWS:
