@@ -215,7 +215,7 @@ def render(frame: pl.DataFrame) -> Figure:
 
 
 def _best_segments(part: pl.DataFrame) -> str:
-    """The best page size along RAM: "4K below 58.2 GiB, 16K 58.2 GiB-1.1 TiB, 64K from 1.1 TiB".
+    """The best page size along RAM: "4K, 16K from 58.2 GiB, 64K from 1.1 TiB" (each until the next).
 
     Which size is best comes from the grid points; where one hands over to the next is the
     pair's threshold (``beats_<S>_from_bytes``, interpolated), else the two grid points.
@@ -238,7 +238,5 @@ def _best_segments(part: pl.DataFrame) -> str:
         at = rows[column][0] if column in part.columns and after["page_bytes"] > before["page_bytes"] else None
         edges.append(format_bytes_short(at) if at is not None
                      else f"{format_bytes_short(before['hi'])}..{format_bytes_short(after['lo'])}")
-    texts = [f"{spans[0]['page_size']} below {edges[0]}"]
-    texts += [f"{span['page_size']} {lo}-{hi}" for span, lo, hi in zip(spans[1:-1], edges, edges[1:])]
-    texts.append(f"{spans[-1]['page_size']} from {edges[-1]}")
+    texts = [spans[0]["page_size"], *(f"{span['page_size']} from {edge}" for span, edge in zip(spans[1:], edges))]
     return ", ".join(texts)
