@@ -45,10 +45,12 @@ def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     pyarrow takes, which counts in a sweep of short jobs. The row has no key-value metadata.
     """
     from pagelab.atomic import atomic_write
+    from pagelab.errors import check_interrupted
     from pagelab.overrides import check_seed
 
     check_seed(cfg.seed)
     outcome = simulate(cfg)
+    check_interrupted()  # a Ctrl-C Python swallowed during the run: write nothing
     # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
     for name, table in outcome.tables.items():
         atomic_write(output_dir / f"{name}.parquet", lambda tmp, t=table: t.write_parquet(tmp, compression="zstd"))

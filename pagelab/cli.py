@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from pagelab.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PagelabError
+from pagelab.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PagelabError, check_interrupted, note_interrupts
 
 # Subcommand name → module with ``main(argv: list[str]) -> int``; imported on demand.
 COMMANDS = {
@@ -136,8 +136,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pagelab: error: {what} '{unknown[0]}' (subcommands: {', '.join(COMMANDS)}; see pagelab help)",
               file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    note_interrupts()
     try:
         _run_app(args)
+        check_interrupted()
     except KeyboardInterrupt:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 
 class PagelabError(Exception):
     """A problem with the user's input or environment, reported as one line, exit code 2.
@@ -33,3 +36,39 @@ class Interrupted(SystemExit):
 
     def __init__(self) -> None:
         super().__init__(EXIT_INTERRUPTED)
+
+
+_interrupt_seen = False  # a Ctrl-C came, even one Python swallowed
+
+
+def note_interrupts() -> None:
+    """Remember every Ctrl-C of this process, including one Python swallows.
+
+    A KeyboardInterrupt raised inside a callback (an import lock's, a weakref's) cannot
+    propagate: CPython prints it as "Exception ignored" and goes on, and the run would then
+    finish as if never interrupted. Such an interrupt is recorded here, without the
+    traceback, and :func:`check_interrupted` raises it again at the next safe point.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        global _interrupt_seen
+        _interrupt_seen = True
+        raise KeyboardInterrupt
+
+    def on_unraisable(unraisable: Any, default: Any = sys.unraisablehook) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            default(unraisable)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = on_unraisable
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C came that was swallowed on its way."""
+    if _interrupt_seen:
+        raise KeyboardInterrupt

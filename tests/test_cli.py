@@ -322,3 +322,25 @@ def test_the_end_of_sweep_table_shows_the_swept_axes_as_typed(tmp_path):
     assert set(summary["strategy"]) == {"base4k", "page16k"}
     rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
     assert sum(" page2m " in line for line in rows) == 2 + 1  # two jobs, and its line over seeds
+
+
+def test_a_ctrl_c_python_swallows_is_still_an_interrupt():
+    # SIGINT inside a weakref callback: CPython prints "Exception ignored" and goes on.
+    # pagelab records it silently and raises it again at its next check.
+    code = """
+import os, signal, sys, weakref
+from pagelab.errors import check_interrupted, note_interrupts
+note_interrupts()
+class Thing: pass
+thing = Thing()
+ref = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.SIGINT))
+del thing
+print("went on", flush=True)
+try:
+    check_interrupted()
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "went on"
+    assert result.returncode == 130 and "Traceback" not in result.stderr, result.stderr
