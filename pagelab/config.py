@@ -131,13 +131,19 @@ def size_fields(params: type) -> dict[str, bool]:
     return out
 
 
-def _node_default(item: dataclasses.Field) -> Any:
-    """A Size field's default as the node's text (8192 -> "8K"); factories are called."""
+def field_default(item: dataclasses.Field) -> Any:
+    """A dataclass field's default (a factory is called); ``dataclasses.MISSING`` if it has none."""
     if item.default is not dataclasses.MISSING:
-        value = item.default
-    elif item.default_factory is not dataclasses.MISSING:
-        value = item.default_factory()
-    else:
+        return item.default
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    return dataclasses.MISSING
+
+
+def _node_default(item: dataclasses.Field) -> Any:
+    """A Size field's default as the node's text (8192 -> "8K")."""
+    value = field_default(item)
+    if value is dataclasses.MISSING:
         return MISSING
     return format_size(value) if isinstance(value, int) and not isinstance(value, bool) else value
 

@@ -18,14 +18,12 @@ from pagelab.registry import PluginInfo, Registry, registry
 
 
 def _default(item: dataclasses.Field) -> Any:
-    if item.default is not dataclasses.MISSING:
-        value = item.default
-    elif item.default_factory is not dataclasses.MISSING:
-        value = item.default_factory()
-    else:
-        return "(required)"
+    from pagelab.config import field_default
     from pagelab.plugin import Size, format_size
 
+    value = field_default(item)
+    if value is dataclasses.MISSING:
+        return "(required)"
     return format_size(value) if isinstance(value, Size) else value
 
 
