@@ -41,10 +41,9 @@ def _exit_unless_fits(row: pl.DataFrame) -> None:
 def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
 
-    polars writes the row (zstd, the same bytes for the same row): it takes half the time
-    pyarrow takes, which counts in a sweep of short jobs. The row has no key-value metadata.
+    The row has no key-value metadata: the same row gives the same bytes.
     """
-    from pagelab.atomic import atomic_write
+    from pagelab.atomic import atomic_write_parquet
     from pagelab.errors import check_interrupted
     from pagelab.overrides import check_seed
 
@@ -53,8 +52,8 @@ def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
     check_interrupted()  # a Ctrl-C Python swallowed during the run: write nothing
     # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
     for name, table in outcome.tables.items():
-        atomic_write(output_dir / f"{name}.parquet", lambda tmp, t=table: t.write_parquet(tmp, compression="zstd"))
-    atomic_write(output_dir / RESULTS, lambda tmp: outcome.row.write_parquet(tmp, compression="zstd"))
+        atomic_write_parquet(table, output_dir / f"{name}.parquet")
+    atomic_write_parquet(outcome.row, output_dir / RESULTS)
     if show:
         from pagelab.report import print_summary
 

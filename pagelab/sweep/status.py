@@ -88,7 +88,7 @@ class Status:
 
 def write_status(directory: Path, status: Status) -> None:
     """Write ``directory/status.json`` atomically."""
-    from pagelab.atomic import atomic_write_json  # it loads pyarrow, which only results need
+    from pagelab.atomic import atomic_write_json  # it loads polars, which a status alone does not need
 
     atomic_write_json(status.to_json(), Path(directory) / STATUS)
 
