@@ -54,7 +54,7 @@ def make_dataset(path: Path, files: int) -> None:
 
 def strategies() -> list[str]:
     """Every installed strategy."""
-    from pagelab.registry import installed_strategies
+    from pagelab.strategies.registry import installed_strategies
 
     return sorted(installed_strategies())
 
@@ -66,9 +66,9 @@ def _call(strategy: str, path: str) -> None:
 
     from hydra import compose, initialize_config_module
 
-    from pagelab.config import register_configs
-    from pagelab.simulate import simulate
-    from pagelab.sweep.resolvers import register_resolvers
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.simulate import simulate
 
     register_resolvers()
     register_configs()

@@ -27,7 +27,7 @@ def sweep_seconds(name: str) -> tuple[int, float, float]:
     from hydra.types import RunMode
 
     from pagelab.figures.sweeps import EXPERIMENTS
-    from pagelab.simulate import simulate
+    from pagelab.pipeline.simulate import simulate
     from pagelab.sweep.compose import BatchComposer, task_config
     from pagelab.sweep.plan import job_overrides
 
@@ -50,9 +50,9 @@ def sweep_seconds(name: str) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    from pagelab.config import register_configs
     from pagelab.figures.sweeps import EXPERIMENTS
-    from pagelab.sweep.resolvers import register_resolvers
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", metavar="SWEEP", help=f"any of {', '.join(EXPERIMENTS)} (default: all)")

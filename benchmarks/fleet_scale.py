@@ -2,7 +2,7 @@
 
     python benchmarks/fleet_scale.py [--strategy base4k] [--hosts 10000] [--vms 100000] [--policy first_fit]
 
-One run of ``pagelab.simulate.simulate`` on ``workload=fleet`` with the search for the
+One run of ``pagelab.pipeline.simulate.simulate`` on ``workload=fleet`` with the search for the
 smallest fleet on (issue 14's scale: under a minute on 2 cores), in a fresh process, timed
 from its call; its phases (the run without the search, then the search) are reported
 beside it. The stream is synthetic: azure_2017 sizes, Poisson arrivals at vms/720 an hour,
@@ -31,8 +31,8 @@ def _time(strategy: str, hosts: int, vms: int, policy: str) -> dict[str, float]:
     """Seconds of one run without the search and one with it, and what they found."""
     from hydra import compose, initialize_config_module
 
-    from pagelab.config import register_configs
-    from pagelab.simulate import simulate
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.simulate import simulate
 
     overrides = [
         "workload=fleet", f"strategy={strategy}", "workload.fleet.dataset=azure_2017", f"workload.fleet.hosts={hosts}",

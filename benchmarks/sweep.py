@@ -6,7 +6,7 @@ The sweep is the hosting_density preset with as many seeds as make at least ``--
 jobs, on its default launcher (batch) with two workers. Its ideal is the sum of the jobs'
 own simulate time over two cores plus one start-up:
 
-- each job's simulate time is ``pagelab.simulate.simulate(cfg)`` on that job's config
+- each job's simulate time is ``pagelab.pipeline.simulate.simulate(cfg)`` on that job's config
   (every config composed by the batch composer, which tests/test_batch_compose.py proves
   equal to Hydra's; first calls, which load datasets, included), timed by two processes at once,
   each taking every other job: two jobs compute at a time, as in the sweep, so what two
@@ -48,9 +48,9 @@ def _job_overrides(extra: list[str]) -> list[list[str]]:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
     from pagelab.sweep.plan import job_overrides
-    from pagelab.sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_configs()
@@ -79,11 +79,11 @@ def _simulate_all(seeds: int, part: int = 0, parts: int = 1) -> None:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from pagelab.config import register_configs
-    from pagelab.simulate import simulate
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.simulate import simulate
     from pagelab.sweep.compose import BatchComposer, task_config
     from pagelab.sweep.plan import job_overrides
-    from pagelab.sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_configs()

@@ -54,7 +54,7 @@ _source_checkout_conf()
 
 _EXPORTS = {
     "PagelabError": "pagelab.errors",
-    "compare": "pagelab.comparison",
+    "compare": "pagelab.sweep.compare",
     "run": "pagelab.app",
 }
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -15,12 +15,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from pagelab.errors import EXIT_BAD_INPUT, EXIT_DOES_NOT_FIT, PagelabError
-from pagelab.placement import shortfall_message
-from pagelab.simulate import Outcome, simulate
-from pagelab.sweep import RESULTS
-from pagelab.sweep.job import Job
-from pagelab.sweep.resolvers import register_resolvers
-from pagelab.sweep.status import one_line
+from pagelab.outputs import RESULTS
+from pagelab.pipeline.job import Job, run_job
+from pagelab.pipeline.placement import shortfall_message
+from pagelab.pipeline.resolvers import register_resolvers
+from pagelab.pipeline.simulate import simulate
+from pagelab.pipeline.status import one_line
 
 CONFIG_PATH = "pkg://pagelab.conf"
 CONFIG_NAME = "config"
@@ -36,29 +36,6 @@ def _exit_unless_fits(row: pl.DataFrame) -> None:
         pools = row.select(pl.col("pools").explode()).unnest("pools")
         print(f"pagelab: does not fit: {shortfall_message(pools)}", file=sys.stderr)
         sys.exit(EXIT_DOES_NOT_FIT)
-
-
-def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
-    """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
-
-    The row has no key-value metadata: the same row gives the same bytes.
-    """
-    from pagelab.atomic import atomic_write_parquet
-    from pagelab.errors import check_interrupted
-    from pagelab.overrides import check_seed
-
-    check_seed(cfg.seed)
-    outcome = simulate(cfg)
-    check_interrupted()  # a Ctrl-C Python swallowed during the run: write nothing
-    # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
-    for name, table in outcome.tables.items():
-        atomic_write_parquet(table, output_dir / f"{name}.parquet")
-    atomic_write_parquet(outcome.row, output_dir / RESULTS)
-    if show:
-        from pagelab.report import print_summary
-
-        print_summary(outcome.row)
-    return outcome
 
 
 def quiet() -> bool:
@@ -101,7 +78,7 @@ def hydra_main(cfg: DictConfig) -> None:
                 if in_sweep:
                     log.info("job %s: done earlier with the same config, skipped", hydra_cfg.job.num)
                 else:
-                    from pagelab.report import print_summary
+                    from pagelab.pipeline.terminal import print_summary
 
                     row = pl.read_parquet(output_dir / RESULTS)
                     if not quiet():
@@ -142,8 +119,8 @@ def run(overrides: list[str] | None = None, *, output: str | Path | None = None)
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from pagelab.config import register_configs
-    from pagelab.overrides import check_seed, hydra_error_line, prepare
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.overrides import check_seed, hydra_error_line, prepare
 
     if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in (overrides or [])):
         raise PagelabError(f"pagelab.run: overrides must be a list of strings such as ['strategy=base4k'], "
@@ -209,7 +186,11 @@ def main(args: list[str]) -> None:
         run_and_report,
     )
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
 
     task = hydra_main.__wrapped__  # type: ignore[attr-defined]
     overrides = [a for a in args if not a.startswith("-")]
@@ -227,7 +208,7 @@ def main(args: list[str]) -> None:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
             # Bad input: one line naming the override (Hydra's own report takes five).
-            from pagelab.overrides import hydra_error_line
+            from pagelab.pipeline.overrides import hydra_error_line
 
             print(f"pagelab: error: {hydra_error_line(error)}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
@@ -276,14 +257,18 @@ def _writes_into(directory: str, call: Any) -> None:
 
 def _one_line(work: Any) -> None:
     """Run ``work``; a job's config that does not compose (a sweep's bad value) is one line, exit 2."""
-    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
 
     try:
         work()
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        from pagelab.overrides import hydra_error_line
+        from pagelab.pipeline.overrides import hydra_error_line
 
         print(f"pagelab: error: {hydra_error_line(error)}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

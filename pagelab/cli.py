@@ -12,7 +12,13 @@ import importlib
 import os
 import sys
 
-from pagelab.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PagelabError, check_interrupted, note_interrupts
+from pagelab.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    PagelabError,
+    check_interrupted,
+    note_interrupts,
+)
 
 # Subcommand name → module with ``main(argv: list[str]) -> int``; imported on demand.
 COMMANDS = {
@@ -46,7 +52,7 @@ def run_command(name: str, argv: list[str]) -> int:
     Ctrl-C one line "interrupted" and exit 130."""
     try:
         if name == "scan":  # find walks while the command's imports load
-            from pagelab.scan import prestart
+            from pagelab.datasets.scan import prestart
 
             prestart(argv)
         return importlib.import_module(COMMANDS[name]).main(argv)
@@ -148,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run_app(args: list[str]) -> None:
     from pagelab.app import main as run_app
-    from pagelab.config import register_configs
-    from pagelab.overrides import prepare
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.overrides import prepare
 
     args = set_verbosity(args)
     try:

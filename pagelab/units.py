@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, TypeVar
 
 from pagelab.errors import PagelabError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -44,6 +48,15 @@ def format_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def round_up(n: int, granule: int) -> int:
-    """Round ``n`` up to a multiple of ``granule``."""
-    return -(-n // granule) * granule
+# Ceiling arithmetic for ints and for polars expressions alike: both spell it the same.
+N = TypeVar("N", int, "pl.Expr")
+
+
+def ceil_div(n: N, divisor: N | int) -> N:
+    """``n / divisor`` rounded up, in integers (an Int64 expression stays Int64)."""
+    return -((-n) // divisor)  # type: ignore[operator,return-value]
+
+
+def round_up(n: N, granule: N | int) -> N:
+    """``n`` rounded up to a multiple of ``granule``."""
+    return ceil_div(n, granule) * granule  # type: ignore[return-value]

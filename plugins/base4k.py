@@ -8,7 +8,14 @@ from typing import Optional
 
 import polars as pl
 
-from pagelab.plugin import Allocation, Machine, StrategySpec, hookimpl, memmap, uniform_allocation
+from pagelab.plugin import (
+    Allocation,
+    Machine,
+    StrategySpec,
+    hookimpl,
+    memmap,
+    uniform_allocation,
+)
 
 
 @dataclass

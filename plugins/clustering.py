@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pagelab.plugin import Allocation, Machine, PagelabError, StrategySpec, ceil_div, hookimpl, memmap, uniform_allocation
+from pagelab.plugin import (
+    Allocation,
+    Machine,
+    PagelabError,
+    StrategySpec,
+    ceil_div,
+    hookimpl,
+    memmap,
+    uniform_allocation,
+)
 
 
 @dataclass

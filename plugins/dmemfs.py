@@ -1,6 +1,6 @@
 """dmemfs: carve guest memory out of the kernel at boot (DMEMFS RFC v2, Tencent 2020).
 
-``dmem=[!]size[KMG][:align][@addr]`` (parsed by :mod:`pagelab.reservation`) removes
+``dmem=[!]size[KMG][:align][@addr]`` (parsed by :mod:`pagelab.models.reservation`) removes
 memory from memblock on each NUMA node, so no struct page exists for it (mm/dmem_reserve.c). dmemfs hands it to guests in
 dpages of 4K, 2M or 1G (fs/dmemfs/inode.c check_dpage_size()), tracked by an
 allocation bitmap (1 bit per dpage), an error bitmap (1 bit per 4 KiB page) and a
@@ -17,10 +17,13 @@ import polars as pl
 
 from pagelab.plugin import (
     Allocation,
+    GiB,
+    KiB,
     Machine,
+    MiB,
     PagelabError,
-    StrategySpec,
     Pool,
+    StrategySpec,
     carveout_per_node,
     ceil_div,
     guests_in_pool,
@@ -29,7 +32,6 @@ from pagelab.plugin import (
     parse_dmem,
     xarray_bytes,
 )
-from pagelab.plugin import GiB, KiB, MiB
 
 DPAGE_SIZES = {"4K": 4 * KiB, "2M": 2 * MiB, "1G": GiB}
 POOL = "dmem"

@@ -22,9 +22,9 @@ from pagelab.plugin import (
     folio_census,
     hookimpl,
     memmap,
+    parse_size,
     uniform_allocation,
 )
-from pagelab.plugin import parse_size
 
 
 @dataclass

@@ -26,7 +26,9 @@ import polars as pl
 from pagelab.plugin import (
     KERNEL,
     Allocation,
+    GiB,
     Machine,
+    MiB,
     PagelabError,
     Pool,
     StrategySpec,
@@ -38,7 +40,6 @@ from pagelab.plugin import (
     parse_dmem,
     xarray_bytes,
 )
-from pagelab.plugin import GiB, MiB
 
 HUGE_PAGE_SIZES = {"2M": 2 * MiB, "1G": GiB}
 POOL = "hugetlb"

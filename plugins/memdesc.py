@@ -12,7 +12,7 @@ powers of two from 8 plus 96 and 192: mm/slab_common.c kmalloc_info[]). A dedica
 with 16-byte alignment would pack them at 80: ``folio_descriptor: 80``.
 
 Metadata thus scales with the number of folios, not pages: page cache is allocated in
-readahead folios (the folio census of :mod:`pagelab.readahead`, as the ``folio`` strategy),
+readahead folios (the folio census of :mod:`pagelab.models.readahead`, as the ``folio`` strategy),
 mapped memory in 4 KiB folios except the whole PMDs ``workload.thp`` gives THPs to (one
 2 MiB folio each). Free memory needs no descriptor (a buddy page's memdesc is its type).
 Not modelled: the slab descriptors of the slabs holding these descriptors (one per 42

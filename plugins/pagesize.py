@@ -20,9 +20,9 @@ from pagelab.plugin import (
     default_section_size,
     hookimpl,
     memmap,
+    parse_size,
     uniform_allocation,
 )
-from pagelab.plugin import parse_size
 
 
 @dataclass

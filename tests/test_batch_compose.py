@@ -42,10 +42,17 @@ def _compare(preset: str, part: int, parts: int) -> tuple[int, list[str]]:
     from hydra.types import RunMode
     from omegaconf import OmegaConf, open_dict, read_write
 
-    from pagelab.config import register_configs
-    from pagelab.sweep.compose import BatchComposer, job_config, reuse_key, set_job_number, set_output_dir, task_config
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.sweep.compose import (
+        BatchComposer,
+        job_config,
+        reuse_key,
+        set_job_number,
+        set_output_dir,
+        task_config,
+    )
     from pagelab.sweep.plan import job_overrides
-    from pagelab.sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_configs()
@@ -114,9 +121,9 @@ def test_a_config_is_recycled_only_when_nobody_holds_it():
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
     from pagelab.sweep.compose import BatchComposer
-    from pagelab.sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_configs()

@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 import yaml
 
+from pagelab.pipeline.status import read_status
 from pagelab.sweep.collect import collect
-from pagelab.sweep.status import read_status
 
 from .conftest import ROOT, kill_sweep_after, pagelab_cli, statuses
 

@@ -22,8 +22,8 @@ import pytest
 import pagelab
 from pagelab.cli import COMMANDS, bare_words
 from pagelab.commands.help import group_options
-from pagelab.overrides import quote_bangs
-from pagelab.registry import installed_strategies
+from pagelab.pipeline.overrides import quote_bangs
+from pagelab.strategies.registry import installed_strategies
 
 from .conftest import pagelab_cli
 

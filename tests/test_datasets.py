@@ -17,8 +17,8 @@ from hydra import compose, initialize_config_module
 
 import pagelab
 from pagelab import datasets
-from pagelab.config import register_configs
 from pagelab.errors import PagelabError
+from pagelab.pipeline.config import register_configs
 from pagelab.units import GiB, KiB, MiB
 from pagelab.workloads import build_workload
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
-from pagelab.plugin import Machine, PagelabError, carveout_per_node, parse_dmem
-from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.units import GiB, MiB
 from pagelab_plugins.dmemfs import Dmemfs, DmemfsParams
+
+from pagelab.allocator import REQUEST_SCHEMA
+from pagelab.plugin import Machine, PagelabError, carveout_per_node, parse_dmem
+from pagelab.units import GiB, MiB
 
 NO_REQUESTS = pl.DataFrame(schema=REQUEST_SCHEMA)
 

@@ -38,7 +38,7 @@ from pagelab.figures.reference import HANSEN_OVER_DISK_PCT
 from pagelab.figures.save import save_figure
 from pagelab.figures.style import paper_style, strategy_colors
 from pagelab.figures.sweeps import EXPERIMENTS, preset_exists
-from pagelab.registry import installed_strategies
+from pagelab.strategies.registry import installed_strategies
 
 matplotlib.use("Agg")
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40

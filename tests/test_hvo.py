@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
-from pagelab.plugin import Machine, PagelabError
-from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.units import GiB, KiB, TiB
 from pagelab_plugins.hvo import Hvo, HvoParams
+
+from pagelab.allocator import REQUEST_SCHEMA
+from pagelab.plugin import Machine, PagelabError
+from pagelab.units import GiB, KiB, TiB
 
 NO_REQUESTS = pl.DataFrame(schema=REQUEST_SCHEMA)
 

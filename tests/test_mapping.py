@@ -7,8 +7,10 @@ import polars as pl
 import pytest
 
 import pagelab
+from pagelab.allocator import REQUEST_SCHEMA
+from pagelab.models.pagetables import table_levels
+from pagelab.models.shapes import uniform_allocation
 from pagelab.plugin import Machine
-from pagelab.allocator import REQUEST_SCHEMA, table_levels, uniform_allocation
 from pagelab.units import GiB, KiB, MiB
 
 GUEST = pl.DataFrame({"kind": ["guest"], "bytes": [64 * GiB], "count": [1], "node": [0]}).cast(REQUEST_SCHEMA)

@@ -39,7 +39,7 @@ from pagelab.measure.pagecache import measure_pagecache, read_and_measure
 from pagelab.measure.sample import from_sizes
 from pagelab.measure.storage import mount_of, mounts_under, readahead_of
 from pagelab.measure.tmpfs import measure_tmpfs
-from pagelab.readahead import folio_census as model_census
+from pagelab.models.readahead import folio_census as model_census
 
 ROOT = Path(__file__).resolve().parent.parent
 KiB, MiB = 1 << 10, 1 << 20

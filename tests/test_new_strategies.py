@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-
-from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.plugin import GiB, KiB, Machine, MiB, PagelabError, TiB, folio_census
 from pagelab_plugins.devdax import Devdax, DevdaxParams
 from pagelab_plugins.hvo import Hvo, HvoParams
 from pagelab_plugins.memdesc import Memdesc, MemdescParams
 from pagelab_plugins.tailpack import Tailpack, TailpackParams, kmalloc_class
 from pagelab_plugins.thp import Thp, ThpParams, enabled_sizes
+
+from pagelab.allocator import REQUEST_SCHEMA
+from pagelab.plugin import GiB, KiB, Machine, MiB, PagelabError, TiB, folio_census
 
 from .conftest import pagelab_cli
 

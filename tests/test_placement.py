@@ -7,12 +7,12 @@ import polars as pl
 import pytest
 
 import pagelab
-from pagelab.plugin import Allocation, Machine, PagelabError, Pool, uniform_allocation
 from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.contract import checked_allocation
-from pagelab.placement import shortfall_message
-from pagelab.registry import installed_strategies
-from pagelab.simulate import simulate
+from pagelab.pipeline.placement import shortfall_message
+from pagelab.pipeline.simulate import simulate
+from pagelab.plugin import Allocation, Machine, PagelabError, Pool, uniform_allocation
+from pagelab.strategies.contract import checked_allocation
+from pagelab.strategies.registry import installed_strategies
 from pagelab.units import GiB, MiB
 
 from .conftest import ROOT

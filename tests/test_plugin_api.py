@@ -7,10 +7,10 @@ import inspect
 import re
 
 import pytest
+from pagelab_plugins import BUILTINS
 
 import pagelab.plugin as plugin_api
-from pagelab.hookspecs import PagelabSpecs
-from pagelab_plugins import BUILTINS
+from pagelab.strategies.hookspecs import PagelabSpecs
 
 from .conftest import ROOT
 

@@ -9,8 +9,14 @@ import sys
 
 import matplotlib.colors
 
-from pagelab.figures.style import BUILTIN_COLOURS, palette, shade, strategy_colour, strategy_colors
-from pagelab.registry import BUILTIN, registry
+from pagelab.figures.style import (
+    BUILTIN_COLOURS,
+    palette,
+    shade,
+    strategy_colors,
+    strategy_colour,
+)
+from pagelab.strategies.registry import BUILTIN, registry
 
 from .test_plugins import write_plugin
 

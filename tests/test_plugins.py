@@ -12,13 +12,22 @@ import polars as pl
 import pytest
 from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
+from pagelab_plugins import BUILTINS
 
 import pagelab
 import pagelab.plugin as plugin_api
-from pagelab.config import register_configs, strategy_node, strategy_params
-from pagelab.plugin import Allocation, Machine, Size, StrategySpec, format_size, hookimpl, memmap, uniform_allocation
-from pagelab.registry import installed_strategies, load, make_plugin_manager
-from pagelab_plugins import BUILTINS
+from pagelab.pipeline.config import register_configs, strategy_node, strategy_params
+from pagelab.plugin import (
+    Allocation,
+    Machine,
+    Size,
+    StrategySpec,
+    format_size,
+    hookimpl,
+    memmap,
+    uniform_allocation,
+)
+from pagelab.strategies.registry import installed_strategies, load, make_plugin_manager
 
 from .conftest import ROOT, pagelab_cli
 
@@ -269,7 +278,7 @@ class SizedParams:
 def test_optional_size_fields_take_null_or_a_size_and_bad_sizes_name_the_field():
     from omegaconf import OmegaConf
 
-    from pagelab.config import size_fields
+    from pagelab.pipeline.config import size_fields
     from pagelab.plugin import PagelabError
 
     assert size_fields(SizedParams) == {"window": True, "page": False}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagelab.registry import BUILTIN, registry
+from pagelab.strategies.registry import BUILTIN, registry
 from pagelab.testing import ConformanceSuite
 
 # pyproject.toml loads the kit with `-p pagelab.testing`; a plugin's own tests write

@@ -1,4 +1,4 @@
-"""Tests for pagelab.readahead: the ext4 oracle, invariants, and a per-file reference."""
+"""Tests for pagelab.models.readahead: the ext4 oracle, invariants, and a per-file reference."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pagelab.readahead import _split, folio_census
+from pagelab.models.readahead import _split, folio_census
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 

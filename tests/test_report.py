@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pagelab.html_report import table_html
+from pagelab.figures.report import table_html
 
 from .conftest import pagelab_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pagelab.metrics import RESULT_SCHEMA
+from pagelab.pipeline.metrics import RESULT_SCHEMA
 
 from .conftest import pagelab_cli, read_results
 

@@ -29,7 +29,7 @@ import pytest
 import zstandard
 
 from pagelab.cli import run_command
-from pagelab.scan import classify_find_message, scan_tar, start_tree_walk
+from pagelab.datasets.scan import classify_find_message, scan_tar, start_tree_walk
 
 from .conftest import ROOT, read_output, run_as_nobody
 

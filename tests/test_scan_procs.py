@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from pagelab.cli import run_command
-from pagelab.procs import SCHEMA, scan_procs
+from pagelab.datasets.procs import SCHEMA, scan_procs
 
 from .conftest import read_output, run_as_nobody
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pagelab.scan import _EARLY, prestart, scan_tree, start_tree_walk
+from pagelab.datasets.scan import _EARLY, prestart, scan_tree, start_tree_walk
 
 from .conftest import pagelab_cli
 
@@ -72,13 +72,13 @@ def test_a_preset_without_m_still_sweeps_and_errors_are_hydras(tmp_path):
 
 def test_heavy_libraries_load_only_where_used():
     code = (
-        "import sys, pagelab.app, pagelab.sweep.worker, pagelab.sweep.batch, pagelab.report, pagelab.sweep.callback\n"
+        "import sys, pagelab.app, pagelab.sweep.worker, pagelab.sweep.batch, pagelab.pipeline.terminal, pagelab.sweep.callback\n"
         "print(sorted(m for m in ('rich', 'pyarrow', 'seaborn', 'matplotlib', 'scipy') if m in sys.modules))\n"
-        "import pagelab.scan, pagelab.cli\n"
+        "import pagelab.datasets.scan, pagelab.cli\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
-    result = subprocess.run([sys.executable, "-c", "import sys, pagelab.cli, pagelab.scan; print('polars' in sys.modules)"],
+    result = subprocess.run([sys.executable, "-c", "import sys, pagelab.cli, pagelab.datasets.scan; print('polars' in sys.modules)"],
                             capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "False"
 
@@ -109,7 +109,7 @@ def _is_find(pid: int) -> bool:
 
 def test_a_walk_nobody_adopts_is_stopped_at_exit(tmp_path):
     # find over / takes more than a second: still walking when the command exits, unless stopped.
-    code = "from pagelab.scan import _EARLY, prestart; prestart(['/']); print([w.process.pid for w in _EARLY.values()])"
+    code = "from pagelab.datasets.scan import _EARLY, prestart; prestart(['/']); print([w.process.pid for w in _EARLY.values()])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     [pid] = json.loads(result.stdout)
     assert not _is_find(pid)

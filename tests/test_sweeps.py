@@ -20,11 +20,11 @@ from omegaconf import OmegaConf
 
 from pagelab import datasets
 from pagelab.errors import PagelabError
+from pagelab.pipeline.job import Job
+from pagelab.pipeline.resolvers import catalog_names
+from pagelab.pipeline.status import read_status
 from pagelab.sweep.collect import collect
-from pagelab.sweep.job import Job
 from pagelab.sweep.progress import StatusTally
-from pagelab.sweep.resolvers import catalog_names
-from pagelab.sweep.status import read_status
 
 from .conftest import ROOT, kill_sweep_after, pagelab_cli, statuses
 
@@ -186,7 +186,7 @@ def test_every_preset_is_tested():
 
 
 def test_strategy_presets_shadow_no_plugin():
-    from pagelab.registry import installed_strategies
+    from pagelab.strategies.registry import installed_strategies
 
     presets = {p.stem for p in (ROOT / "conf" / "strategy").glob("*.yaml")}
     assert presets and not presets & set(installed_strategies())
@@ -316,7 +316,7 @@ def test_collect_refuses_a_folder_that_is_not_a_sweep(tmp_path):
 
 _HOLD_LOCK = """
 import sys, time
-from pagelab.sweep import lock
+from pagelab.pipeline import lock
 lock.acquire(sys.argv[1], "sweep folder")
 print("locked", flush=True)
 time.sleep(60)
@@ -324,7 +324,7 @@ time.sleep(60)
 
 
 def test_a_folder_locked_by_a_live_process_is_refused_naming_it(tmp_path):
-    from pagelab.sweep import lock
+    from pagelab.pipeline import lock
 
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -342,7 +342,7 @@ def test_a_folder_locked_by_a_live_process_is_refused_naming_it(tmp_path):
 
 
 def test_nested_holds_of_one_folder_in_one_process_are_counted(tmp_path):
-    from pagelab.sweep import lock
+    from pagelab.pipeline import lock
 
     with lock.hold(tmp_path), lock.hold(tmp_path):  # the run's callback, then its job
         pass
@@ -366,8 +366,8 @@ def test_ctrl_c_in_a_job_records_interrupted_and_resume_runs_it(tmp_path):
 def test_killed_workers_jobs_are_marked_interrupted_and_their_temporary_files_go(tmp_path):
     from dataclasses import replace
 
-    from pagelab.sweep.job import mark_interrupted
-    from pagelab.sweep.status import Status, write_status
+    from pagelab.pipeline.job import mark_interrupted
+    from pagelab.pipeline.status import Status, write_status
 
     for name, state in (("0", "done"), ("1", "running")):
         (tmp_path / name).mkdir()
@@ -381,7 +381,7 @@ def test_killed_workers_jobs_are_marked_interrupted_and_their_temporary_files_go
 
 def test_a_job_folder_claimed_by_another_process_is_not_run_twice(tmp_path):
     """Two sweeps' workers (a cluster's array task still running after its launcher died)."""
-    from pagelab.sweep import lock
+    from pagelab.pipeline import lock
 
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     ran = []

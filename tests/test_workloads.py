@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from hydra import compose, initialize_config_module
 
-from pagelab.config import register_configs
 from pagelab.errors import PagelabError
-from pagelab.placement import _pack
-from pagelab.simulate import simulate
+from pagelab.pipeline.config import register_configs
+from pagelab.pipeline.placement import _pack
+from pagelab.pipeline.simulate import simulate
 from pagelab.units import GiB, MiB
 from pagelab.workloads import build_workload
 

@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab compare``."""
-    from pagelab.comparison import BASELINE, METRICS
+    from pagelab.sweep.compare import BASELINE, METRICS
 
     p = _Parser(prog="pagelab compare", description=__doc__.splitlines()[0].split(": ", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args([a for a in argv if a not in overrides])
     from rich.console import Console
 
-    from pagelab.comparison import compare
+    from pagelab.sweep.compare import compare
 
     if args.seeds < 1:
         raise PagelabError(f"--seeds: must be at least 1, got {args.seeds}")

@@ -115,7 +115,7 @@ def group_options(group: str) -> list[str]:
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
 
     register_configs()
     with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
@@ -126,9 +126,9 @@ def preset_jobs(names: list[str]) -> dict[str, int | None]:
     """How many jobs each sweep preset runs with today's catalog and plugins (None: not countable)."""
     from hydra import compose, initialize_config_module
 
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.resolvers import register_resolvers
     from pagelab.sweep.plan import job_overrides
-    from pagelab.sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_configs()
@@ -161,7 +161,7 @@ def option_summaries(topic: str) -> dict[str, str]:
     group = GROUPS[topic][0]
     options = group_options(group)
     if topic == "strategy":
-        from pagelab.registry import installed_strategies
+        from pagelab.strategies.registry import installed_strategies
 
         strategies = installed_strategies()
         return {o: strategies[o].spec.description if o in strategies else _yaml_summary(group, o) for o in options}

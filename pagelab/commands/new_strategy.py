@@ -169,7 +169,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("dir", nargs="?", type=Path, help="the package's folder (default: ./pagelab-NAME)")
     args = parser.parse_args(argv)
     folder = args.dir or Path(f"pagelab-{args.name.replace('_', '-')}")
-    from pagelab.registry import installed_strategies
+    from pagelab.strategies.registry import installed_strategies
 
     if args.name in installed_strategies():
         raise PagelabError(f"NAME: strategy {args.name!r} is installed already ({installed_strategies()[args.name].source})")

@@ -14,11 +14,11 @@ import dataclasses
 import json
 from typing import Any
 
-from pagelab.registry import PluginInfo, Registry, registry
+from pagelab.strategies.registry import PluginInfo, Registry, registry
 
 
 def _default(item: dataclasses.Field) -> Any:
-    from pagelab.config import field_default
+    from pagelab.pipeline.config import field_default
     from pagelab.plugin import Size, format_size
 
     value = field_default(item)

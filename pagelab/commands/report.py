@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     """Write the report; errors reach the user as one line through the CLI dispatcher."""
     args = parser().parse_args(argv)
     from pagelab.atomic import atomic_write
-    from pagelab.html_report import REPORT, build_report
+    from pagelab.figures.report import REPORT, build_report
 
     page = build_report(args.directory)
     output = args.output or args.directory / REPORT

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from pagelab.commands.dataset_output import add_output_options, check_output, save
+from pagelab.datasets.scan import FilesScan, scan_tar, start_tree_walk, stop_early_walks
 from pagelab.errors import PagelabError
-from pagelab.scan import FilesScan, scan_tar, start_tree_walk, stop_early_walks
 
 PROG = "pagelab scan"
 

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from pagelab.commands.dataset_output import add_output_options, check_output, save
+from pagelab.datasets.procs import ProcsScan, scan_procs
 from pagelab.errors import PagelabError
-from pagelab.procs import ProcsScan, scan_procs
 
 PROG = "pagelab scan-procs"
 

@@ -9,45 +9,51 @@ A reference is a catalog name (``irlam_ufs93``) or a path to ``.parquet``, ``.cs
 plain text file with one size per line (what ``find DIR -type f -printf '%s\\n'`` prints).
 The catalog also holds reference points (published numbers that are not datasets), see
 :func:`reference_points`; :func:`describe` summarises a dataset for ``pagelab datasets``.
+
+Producers of datasets live here too: :mod:`~pagelab.datasets.scan` (``pagelab scan``, a
+directory tree's file sizes) and :mod:`~pagelab.datasets.procs` (``pagelab scan-procs``,
+the running processes' mappings).
+
+Names are imported on first use, so that ``pagelab scan`` starts its walk before polars loads.
 """
 
-from pagelab.datasets.catalog import (
-    KINDS,
-    POINTS_KEY,
-    POINTS_SCHEMA,
-    Dataset,
-    catalog,
-    datasets_dir,
-    point_cards,
-    reference_points,
-    resolve,
-)
-from pagelab.datasets.describe import Summary, aggregate_files, describe, weighted_median
-from pagelab.datasets.read import boolean_column, integer_column, parquet_metadata, read_raw, read_table
-from pagelab.datasets.sample import all_files, resident_anon, sample_anon, sample_files, sample_vms
+from __future__ import annotations
 
-__all__ = [
-    "KINDS",
-    "POINTS_KEY",
-    "POINTS_SCHEMA",
-    "Dataset",
-    "Summary",
-    "aggregate_files",
-    "all_files",
-    "boolean_column",
-    "catalog",
-    "datasets_dir",
-    "describe",
-    "integer_column",
-    "parquet_metadata",
-    "point_cards",
-    "read_raw",
-    "read_table",
-    "reference_points",
-    "resident_anon",
-    "resolve",
-    "sample_anon",
-    "sample_files",
-    "sample_vms",
-    "weighted_median",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "KINDS": "pagelab.datasets.cards",
+    "POINTS_KEY": "pagelab.datasets.cards",
+    "POINTS_SCHEMA": "pagelab.datasets.cards",
+    "Dataset": "pagelab.datasets.cards",
+    "catalog": "pagelab.datasets.cards",
+    "datasets_dir": "pagelab.datasets.cards",
+    "point_cards": "pagelab.datasets.cards",
+    "reference_points": "pagelab.datasets.cards",
+    "resolve": "pagelab.datasets.cards",
+    "Summary": "pagelab.datasets.summary",
+    "aggregate_files": "pagelab.datasets.summary",
+    "describe": "pagelab.datasets.summary",
+    "weighted_median": "pagelab.datasets.summary",
+    "boolean_column": "pagelab.datasets.read",
+    "integer_column": "pagelab.datasets.read",
+    "parquet_metadata": "pagelab.datasets.read",
+    "read_raw": "pagelab.datasets.read",
+    "read_table": "pagelab.datasets.read",
+    "all_files": "pagelab.datasets.sample",
+    "resident_anon": "pagelab.datasets.sample",
+    "sample_anon": "pagelab.datasets.sample",
+    "sample_files": "pagelab.datasets.sample",
+    "sample_vms": "pagelab.datasets.sample",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a dataset function from its module on first use (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pagelab.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

@@ -13,7 +13,7 @@ from pagelab.errors import PagelabError
 from pagelab.units import GiB
 
 if TYPE_CHECKING:
-    from pagelab.datasets.catalog import Dataset
+    from pagelab.datasets.cards import Dataset
 
 T = TypeVar("T")
 
@@ -238,7 +238,9 @@ def read_table(dataset: Dataset) -> pl.DataFrame:
     """Read ``dataset`` and validate it; raise :class:`PagelabError` on bad input."""
     path = dataset.path
     if dataset.kind == "vm_timeseries":
-        from pagelab.fleet.stream import read_trace  # the fleet's own reader validates it
+        from pagelab.fleet.stream import (
+            read_trace,  # the fleet's own reader validates it
+        )
 
         return read_trace(path)
     found: list[str] | None = None

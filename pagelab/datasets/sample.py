@@ -13,7 +13,7 @@ from pagelab.errors import PagelabError
 from pagelab.units import GiB, KiB, MiB
 
 if TYPE_CHECKING:
-    from pagelab.datasets.catalog import Dataset
+    from pagelab.datasets.cards import Dataset
 
 # Histogram buckets up to this many distinct sizes are expanded as one multinomial draw.
 _MULTINOMIAL_WIDTH = 1 << 16

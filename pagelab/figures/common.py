@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from pagelab.errors import PagelabError
-from pagelab.registry import installed_strategies
+from pagelab.strategies.registry import installed_strategies
 from pagelab.units import parse_size
 
 Summary = pl.DataFrame | pl.LazyFrame

@@ -19,14 +19,14 @@ from pagelab.figures.common import (
 from pagelab.figures.reference import HANSEN_CROSSOVER_BYTES, HANSEN_DATASETS
 from pagelab.figures.style import (
     DOUBLE_WIDTH,
-    finish_panels,
     bytes_axis,
+    finish_panels,
     format_bytes_short,
     new_figure,
     shade,
     strategy_colors,
 )
-from pagelab.seeds import over_seeds
+from pagelab.sweep.seeds import over_seeds
 
 NAME = "crossover"
 TITLE = "Struct pages plus page-cache fragmentation against RAM at 4K/16K/64K: where the larger page wins"

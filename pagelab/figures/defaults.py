@@ -10,8 +10,7 @@ from functools import cache
 import polars as pl
 from hydra import compose, initialize_config_module
 
-from pagelab.config import flatten, register_configs
-
+from pagelab.pipeline.config import flatten, register_configs
 
 # Columns the user chose values for (``pagelab figures --where``): no figure holds them to defaults.
 _CHOSEN: ContextVar[frozenset[str]] = ContextVar("pagelab_chosen_columns", default=frozenset())

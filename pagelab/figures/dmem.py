@@ -23,8 +23,15 @@ from pagelab.figures.common import (
     with_variants,
 )
 from pagelab.figures.defaults import at_defaults
-from pagelab.figures.style import COLUMN_WIDTH, DOUBLE_WIDTH, finish_panels, new_figure, shade, strategy_colors
-from pagelab.seeds import config_columns, over_seeds
+from pagelab.figures.style import (
+    COLUMN_WIDTH,
+    DOUBLE_WIDTH,
+    finish_panels,
+    new_figure,
+    shade,
+    strategy_colors,
+)
+from pagelab.sweep.seeds import config_columns, over_seeds
 from pagelab.units import GiB
 
 NAME = "dmem"

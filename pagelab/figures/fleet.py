@@ -6,9 +6,20 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from pagelab.figures.common import Summary, collect, require_columns, require_rows, seeds_note
-from pagelab.figures.style import COLUMN_WIDTH, DOUBLE_WIDTH, new_figure, strategy_colors
-from pagelab.seeds import over_seeds
+from pagelab.figures.common import (
+    Summary,
+    collect,
+    require_columns,
+    require_rows,
+    seeds_note,
+)
+from pagelab.figures.style import (
+    COLUMN_WIDTH,
+    DOUBLE_WIDTH,
+    new_figure,
+    strategy_colors,
+)
+from pagelab.sweep.seeds import over_seeds
 
 NAME = "fleet"
 TITLE = "Fleet: hosts needed to serve a month of VMs with no rejection, per strategy and overcommit ratio"

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from pagelab.errors import PagelabError
 from pagelab.figures.common import Summary, collect, size_label
 from pagelab.figures.style import bytes_axis, new_figure, strategy_colors
-from pagelab.readahead import folio_census
-from pagelab.registry import installed_strategies
+from pagelab.models.readahead import folio_census
+from pagelab.strategies.registry import installed_strategies
 
 NAME = "folios"
 TITLE = "Folio census: objects tracked (folios vs 4 KiB pages) against file size, model and measured"

@@ -26,7 +26,7 @@ from pagelab.figures.style import (
     new_figure,
     strategy_colors,
 )
-from pagelab.seeds import over_seeds
+from pagelab.sweep.seeds import over_seeds
 
 NAME = "footprint"
 TITLE = "Page-cache footprint above the files' bytes at 4K, 16K, 64K and 2M pages, with Hansen's kernel tree"

@@ -19,8 +19,14 @@ from pagelab.figures.common import (
     with_variants,
 )
 from pagelab.figures.defaults import at_defaults
-from pagelab.figures.style import DOUBLE_WIDTH, new_figure, sequential, shade, strategy_colors
-from pagelab.seeds import over_seeds
+from pagelab.figures.style import (
+    DOUBLE_WIDTH,
+    new_figure,
+    sequential,
+    shade,
+    strategy_colors,
+)
+from pagelab.sweep.seeds import over_seeds
 from pagelab.units import GiB
 
 NAME = "hosting"

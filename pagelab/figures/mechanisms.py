@@ -23,7 +23,7 @@ from pagelab.figures.common import (
 )
 from pagelab.figures.defaults import at_defaults
 from pagelab.figures.style import DOUBLE_WIDTH, new_figure, shade, strategy_colors
-from pagelab.seeds import over_seeds
+from pagelab.sweep.seeds import over_seeds
 from pagelab.units import GiB
 
 NAME = "mechanisms"

@@ -18,8 +18,14 @@ from matplotlib.figure import Figure
 from pagelab.allocator import REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
 from pagelab.figures.common import Summary, size_label
-from pagelab.figures.style import DOUBLE_WIDTH, bytes_axis, new_figure, shade, strategy_colors
-from pagelab.registry import installed_strategies
+from pagelab.figures.style import (
+    DOUBLE_WIDTH,
+    bytes_axis,
+    new_figure,
+    shade,
+    strategy_colors,
+)
+from pagelab.strategies.registry import installed_strategies
 
 NAME = "memdesc"
 TITLE = "memdescs: page metadata per 4 KiB of cached file against file size, per read() size (model)"

@@ -7,7 +7,13 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
-from pagelab.figures.common import NOT_FITTING, Summary, collect, require_columns, with_variants
+from pagelab.figures.common import (
+    NOT_FITTING,
+    Summary,
+    collect,
+    require_columns,
+    with_variants,
+)
 from pagelab.figures.reference import ARTICLE_POINTS
 from pagelab.figures.style import bytes_axis, new_figure, shade, strategy_colors
 

@@ -1,7 +1,7 @@
 """Any results column against any other: the figure behind ``pagelab plot``.
 
 :func:`data` aggregates the runs at each point (x, hue, col, row) over their seeds, the
-mean and 95 % Student-t interval (:mod:`pagelab.seeds`); :func:`render` draws it in the
+mean and 95 % Student-t interval (:mod:`pagelab.sweep.seeds`); :func:`render` draws it in the
 paper style with seaborn: lines with bands for a numeric or size x (log-2 for sizes),
 bars with error bars for a categorical x, one panel per col/row value, and the legend
 outside the panels so it never covers data.
@@ -16,8 +16,14 @@ from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
 from pagelab.figures.common import size_bytes
-from pagelab.figures.style import COLUMN_WIDTH, bytes_axis, new_figure, sequential, strategy_colors
-from pagelab.seeds import SEED, config_columns, over_seeds
+from pagelab.figures.style import (
+    COLUMN_WIDTH,
+    bytes_axis,
+    new_figure,
+    sequential,
+    strategy_colors,
+)
+from pagelab.sweep.seeds import SEED, config_columns, over_seeds
 
 X_BYTES = "_x_bytes"  # a size-valued x (16G, ...) as bytes, for a numeric axis
 

@@ -10,7 +10,7 @@ import yaml
 
 from pagelab.errors import PagelabError
 from pagelab.figures.save import sha256
-from pagelab.metrics import RESULT_SCHEMA
+from pagelab.pipeline.metrics import RESULT_SCHEMA
 
 SUMMARY = "summary.parquet"
 EXPERIMENT = "experiment"

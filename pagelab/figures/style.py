@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from pagelab.registry import installed_strategies
+from pagelab.strategies.registry import installed_strategies
 
 # Column widths in inches (ACM and IEEE single column, two-column spread).
 COLUMN_WIDTH = 3.33

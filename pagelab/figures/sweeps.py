@@ -25,7 +25,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pagelab.errors import PagelabError
 from pagelab.figures.results import normalise
-from pagelab.registry import installed_strategies
+from pagelab.strategies.registry import installed_strategies
 
 HOSTING_SEEDS = 20
 DMEM_SEEDS = 10
@@ -100,7 +100,7 @@ def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.Da
     """Run the named sweeps one after another in one process; return each one's normalised
     summary and its number of failed jobs.
 
-    One process (:mod:`pagelab.sweep.series`) runs them all, so that Python, the imports and
+    One process (:mod:`pagelab.commands.series`) runs them all, so that Python, the imports and
     the batch launcher's workers start once. Progress shows on a terminal only. Raises
     :class:`PagelabError` if a preset is missing or a sweep fails as a whole (failed jobs,
     such as a dmem shortfall, still give rows).
@@ -119,7 +119,7 @@ def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.Da
         specs = [f"{e.name}={shlex.join(e.argv(folder / e.name))}" for e in experiments]
         # stderr to a file: a pipe nobody reads could fill up and stall the sweeps.
         with open(folder / "sweeps.stderr", "w") as log:
-            process = subprocess.Popen([sys.executable, "-m", "pagelab.sweep.series", *specs], cwd=tmp, env=env,
+            process = subprocess.Popen([sys.executable, "-m", "pagelab.commands.series", *specs], cwd=tmp, env=env,
                                        stdout=subprocess.DEVNULL, stderr=log, text=True)
         task = progress.add_task("sweeps", total=None)
         try:

@@ -10,9 +10,15 @@ from __future__ import annotations
 import polars as pl
 
 from pagelab import __version__
-from pagelab.figures.common import NOT_FITTING, Summary, collect, require_columns, require_rows
+from pagelab.figures.common import (
+    NOT_FITTING,
+    Summary,
+    collect,
+    require_columns,
+    require_rows,
+)
 from pagelab.figures.defaults import at_defaults
-from pagelab.seeds import over_seeds
+from pagelab.sweep.seeds import over_seeds
 
 NAME = "overhead"
 TITLE = "Table: overhead (% of installed memory) per strategy and workload, at the shipped defaults"

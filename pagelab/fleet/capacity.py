@@ -2,8 +2,8 @@
 
 The strategy runs once on one host's requests (the host reserve, then each distinct VM as
 in ``workload=hosting``: its guest row and its VMM ``host`` row). The room of each node and
-pool is what :func:`pagelab.placement.place` leaves after the host's own needs; a VM costs
-:func:`pagelab.placement.object_costs` of its two rows. Nothing of the model is re-derived.
+pool is what :func:`pagelab.pipeline.placement.place` leaves after the host's own needs; a VM costs
+:func:`pagelab.pipeline.placement.object_costs` of its two rows. Nothing of the model is re-derived.
 """
 
 from __future__ import annotations
@@ -17,11 +17,17 @@ from omegaconf import DictConfig
 
 from pagelab.allocator import GUEST_MEMORY, REQUEST_SCHEMA, Allocation, Machine
 from pagelab.errors import PagelabError
-from pagelab.config import strategy_params
-from pagelab.contract import checked_allocation
 from pagelab.fleet.stream import Stream
-from pagelab.placement import Placement, capacity, object_costs, place, pool_names
-from pagelab.registry import installed_strategies
+from pagelab.pipeline.config import strategy_params
+from pagelab.pipeline.placement import (
+    Placement,
+    capacity,
+    object_costs,
+    place,
+    pool_names,
+)
+from pagelab.strategies.contract import checked_allocation
+from pagelab.strategies.registry import installed_strategies
 from pagelab.units import parse_size
 from pagelab.workloads import _rows, build_workload
 

@@ -8,17 +8,17 @@ import polars as pl
 from omegaconf import DictConfig
 
 from pagelab import __version__
-from pagelab.config import flatten
 from pagelab.errors import PagelabError
 from pagelab.fleet.capacity import host_model
 from pagelab.fleet.search import hosts_needed, subset
 from pagelab.fleet.simulation import admission, place_stream, ratio_fraction, timeline
 from pagelab.fleet.stream import build_stream
-from pagelab.metrics import results_row
+from pagelab.pipeline.config import flatten
+from pagelab.pipeline.metrics import results_row
 from pagelab.units import parse_size
 
 if TYPE_CHECKING:
-    from pagelab.simulate import Outcome
+    from pagelab.pipeline.simulate import Outcome
 
 TIMELINE = "timeline"
 
@@ -44,7 +44,9 @@ def _check(fleet: DictConfig) -> None:
 
 def simulate_fleet(cfg: DictConfig) -> Outcome:
     """Run the configured strategy over a fleet of ``workload.fleet.hosts`` hosts."""
-    from pagelab.simulate import Outcome  # deferred: simulate routes fleet runs here
+    from pagelab.pipeline.simulate import (
+        Outcome,  # deferred: simulate routes fleet runs here
+    )
 
     fleet = cfg.workload.fleet
     _check(fleet)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from pagelab.readahead import folio_census as model_census
+from pagelab.models.readahead import folio_census as model_census
 
 PAGE_SIZE = 4096
 FolioMode = Literal["readahead", "round_up", "order0"]

@@ -28,11 +28,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pagelab.allocator import Machine, memmap, per_node
+from pagelab.allocator import Machine, per_node
 from pagelab.errors import PagelabError
 from pagelab.measure.kernel import PAGE_SIZE
 from pagelab.measure.output import Measurement, finish, provenance
 from pagelab.measure.safety import require_linux
+from pagelab.models.memmap import memmap
 
 STRUCT_PAGE = 64
 SECTION_SIZE = 128 << 20  # x86-64 SECTION_SIZE_BITS 27 (and arm64 with 4K pages)
@@ -147,7 +148,7 @@ def hvo_model(huge_page: int) -> int | None:
     comparison checks the model, not a second copy of the theory.
     """
     from pagelab.allocator import REQUEST_SCHEMA
-    from pagelab.registry import installed_strategies
+    from pagelab.strategies.registry import installed_strategies
 
     registered = installed_strategies().get("hvo")
     size = {2 << 20: "2M", 1 << 30: "1G"}.get(huge_page)
@@ -215,7 +216,7 @@ def measure_memmap() -> Measurement:
 
 def _boot_rows(log: str | None, sections: int | None, notes: list[str]) -> list[tuple[str, str, int, int, int]]:
     """Boot-time reservations as the kernel reports them, against the workloads' boot_reserved."""
-    from pagelab.config import WorkloadConfig
+    from pagelab.pipeline.config import WorkloadConfig
     from pagelab.units import parse_size
 
     model = parse_size(WorkloadConfig.boot_reserved, "workload.boot_reserved")

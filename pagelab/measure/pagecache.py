@@ -27,7 +27,14 @@ import polars as pl
 from pagelab.errors import PagelabError
 from pagelab.measure import compare, kernel
 from pagelab.measure.output import Measurement, finish, provenance
-from pagelab.measure.safety import check_disk, check_memory, cleanup_on_signals, is_root, require_linux, workspace
+from pagelab.measure.safety import (
+    check_disk,
+    check_memory,
+    cleanup_on_signals,
+    is_root,
+    require_linux,
+    workspace,
+)
 from pagelab.measure.sample import Sample
 from pagelab.measure.storage import Mount, Readahead, mount_of, readahead_of
 from pagelab.units import format_bytes

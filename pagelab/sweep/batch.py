@@ -31,9 +31,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
-from pagelab.sweep import COMPOSED, STATUS
+from pagelab.outputs import COMPOSED, STATUS
+from pagelab.pipeline.job import mark_interrupted
 from pagelab.sweep.compose import BatchComposer, JobPlan
-from pagelab.sweep.job import mark_interrupted
 from pagelab.sweep.worker import Chunk, freeze_long_lived, run_chunk
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def _warm() -> None:
     """What every job imports: Hydra, polars, the models and their plugins."""
     import pagelab.app  # noqa: F401
     import pagelab.sweep.worker  # noqa: F401
-    from pagelab.registry import installed_strategies
+    from pagelab.strategies.registry import installed_strategies
 
     installed_strategies()
 

@@ -18,9 +18,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from pagelab.errors import Interrupted, PagelabError
-from pagelab.sweep import STATUS, lock
+from pagelab.outputs import STATUS
+from pagelab.pipeline import lock
+from pagelab.pipeline.job import remove_leftovers
 from pagelab.sweep.guard import check_run_dir, check_sweep_dir
-from pagelab.sweep.job import remove_leftovers
 
 if TYPE_CHECKING:
     from pagelab.sweep.progress import SweepProgress

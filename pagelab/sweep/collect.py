@@ -14,10 +14,10 @@ import polars as pl
 
 from pagelab.atomic import atomic_write_parquet
 from pagelab.errors import PagelabError
-from pagelab.metrics import RESULT_SCHEMA
-from pagelab.seeds import over_seeds
-from pagelab.sweep import MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
-from pagelab.sweep.status import one_line, read_status
+from pagelab.outputs import MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
+from pagelab.pipeline.metrics import RESULT_SCHEMA
+from pagelab.pipeline.status import one_line, read_status
+from pagelab.sweep.seeds import over_seeds
 
 JOB_SCHEMA: dict[str, pl.DataType] = {
     "job": pl.String,  # the job's directory, relative to the sweep's
@@ -203,7 +203,7 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
     whether it failed afterwards), sorted by job, with stable column order: rewriting it
     from the same jobs gives the same bytes. ``seeds.parquet`` beside it holds one row
     per configuration, with the mean and 95 % interval of each metric over its seeds
-    (:func:`pagelab.seeds.over_seeds`). Raises :class:`PagelabError` if ``directory`` is
+    (:func:`pagelab.sweep.seeds.over_seeds`). Raises :class:`PagelabError` if ``directory`` is
     not a sweep.
     """
     directory = Path(directory)

@@ -11,8 +11,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
-from pagelab.sweep import MULTIRUN_YAML
-from pagelab.sweep.job import Job
+from pagelab.outputs import MULTIRUN_YAML
+from pagelab.pipeline.job import Job
 
 
 def _identity(config: DictConfig) -> dict[str, Any]:

@@ -14,9 +14,15 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from pagelab.sweep import STATUS
+from pagelab.outputs import STATUS
 
 POLL_SECONDS = 0.25
 # Launchers that log one line per job ("\t#3 : strategy=base4k ..."): the bar replaces those.

@@ -8,7 +8,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from pagelab.sweep import SEEDS, SUMMARY
+from pagelab.outputs import SEEDS, SUMMARY
 from pagelab.sweep.collect import Sweep
 from pagelab.units import format_bytes
 

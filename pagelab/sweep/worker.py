@@ -22,12 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, JobStatus, _flush_loggers, _save_config, configure_log, env_override, setup_globals
+from hydra.core.utils import (
+    JobReturn,
+    JobStatus,
+    _flush_loggers,
+    _save_config,
+    configure_log,
+    env_override,
+    setup_globals,
+)
 from hydra.experimental.callback import Callback
 from hydra.types import TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from pagelab.sweep.compose import Base, JobPlan, job_config, reuse_key, set_job_number, set_output_dir, task_config
+from pagelab.sweep.compose import (
+    Base,
+    JobPlan,
+    job_config,
+    reuse_key,
+    set_job_number,
+    set_output_dir,
+    task_config,
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,7 @@ def freeze_long_lived() -> None:
 
 def run_chunk(chunk: Chunk) -> list[JobReturn]:
     """Run every job of ``chunk`` in order; the entry point of joblib and submitit workers."""
-    from pagelab.sweep.resolvers import register_resolvers
+    from pagelab.pipeline.resolvers import register_resolvers
 
     if chunk.launcher_pid and os.getpid() != chunk.launcher_pid:
         # A worker: Ctrl-C at a terminal reaches the whole process group. The launching

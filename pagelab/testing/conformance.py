@@ -6,7 +6,7 @@
         strategy = "page8k"
 
 Each test is a rule pagelab relies on: the contract pagelab checks on every result
-(:func:`pagelab.contract.checked_allocation`) on random requests and machines, empty input,
+(:func:`pagelab.strategies.contract.checked_allocation`) on random requests and machines, empty input,
 petabyte sizes, deterministic output, params that compose in Hydra, and a time budget
 relative to base4k on the same million requests (a Python loop over rows misses it).
 """
@@ -24,8 +24,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pagelab.allocator import OUTPUT_COLUMNS, REQUEST_SCHEMA, Allocation, Machine
-from pagelab.contract import checked_allocation
-from pagelab.testing.inputs import PiB, configured, empty_requests, machines, many_requests, petabyte_requests, request_tables
+from pagelab.strategies.contract import checked_allocation
+from pagelab.testing.inputs import (
+    PiB,
+    configured,
+    empty_requests,
+    machines,
+    many_requests,
+    petabyte_requests,
+    request_tables,
+)
 from pagelab.units import GiB
 
 
@@ -137,7 +145,7 @@ class ConformanceSuite:
         from hydra import compose, initialize_config_module
         from omegaconf import OmegaConf
 
-        from pagelab.config import register_configs, strategy_params
+        from pagelab.pipeline.config import register_configs, strategy_params
 
         params, _ = configured(pagelab_strategy, self.overrides)
         register_configs()
@@ -166,7 +174,7 @@ def pagelab_strategy(request: pytest.FixtureRequest) -> str:
     name = getattr(request.cls, "strategy", "") if request.cls else ""
     if not name:
         pytest.fail("set `strategy = \"<name>\"` on the ConformanceSuite subclass, or override the pagelab_strategy fixture")
-    from pagelab.registry import installed_strategies, registry
+    from pagelab.strategies.registry import installed_strategies, registry
 
     if name not in installed_strategies():
         fault = registry().fault_for(name)

@@ -66,8 +66,8 @@ def configured(name: str, overrides: Sequence[str] = ("workload=laptop",)) -> tu
     """Strategy ``name`` with the parameters Hydra composes for ``overrides``: (params, strategy)."""
     from hydra import compose, initialize_config_module
 
-    from pagelab.config import register_configs, strategy_params
-    from pagelab.registry import installed_strategies
+    from pagelab.pipeline.config import register_configs, strategy_params
+    from pagelab.strategies.registry import installed_strategies
 
     register_configs()
     with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):

@@ -10,11 +10,10 @@ from omegaconf import DictConfig
 
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
-from pagelab.placement import CacheDraw
 from pagelab.units import format_bytes, parse_size, round_up
 from pagelab.workloads.anon import sampled_mappings
-from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE
-from pagelab.workloads.files import cache_budget, file_candidates, every_file
+from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE, CacheDraw
+from pagelab.workloads.files import cache_budget, every_file, file_candidates
 from pagelab.workloads.guests import guest_candidates
 
 # Requests carry the guest they belong to (null for the host's own memory).

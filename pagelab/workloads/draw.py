@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,3 +50,11 @@ def draw_until(
     running = np.cumsum(sizes)
     cut = int(np.searchsorted(running, budget, side="left" if inclusive else "right"))
     return sizes[: cut + 1] if inclusive else sizes[:cut]
+
+
+@dataclass(frozen=True)
+class CacheDraw:
+    """The page cache's candidates: each drawn file's request row, in draw order, and the budget."""
+
+    order: np.ndarray
+    budget: int

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from pagelab.plugin import GiB, MiB, Machine, PagelabError
-from pagelab.testing import ConformanceSuite, configured, many_requests
 from pagelab_hotplug.strategy import Hotplug, HotplugParams
+
+from pagelab.plugin import GiB, Machine, MiB, PagelabError
+from pagelab.testing import ConformanceSuite, configured, many_requests
 
 
 class TestHotplugConformance(ConformanceSuite):

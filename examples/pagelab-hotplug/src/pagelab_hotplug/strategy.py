@@ -34,7 +34,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pagelab.plugin import Allocation, Machine, PagelabError, Size, StrategySpec, hookimpl, memmap, uniform_allocation
+from pagelab.plugin import (
+    Allocation,
+    Machine,
+    PagelabError,
+    Size,
+    StrategySpec,
+    hookimpl,
+    memmap,
+    uniform_allocation,
+)
 
 MODES = ("off", "on", "force")
 

@@ -10,11 +10,11 @@ from omegaconf import DictConfig
 
 from pagelab import __version__
 from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.config import flatten, strategy_params
-from pagelab.contract import checked_allocation
-from pagelab.metrics import results_row
-from pagelab.placement import Placement, place
-from pagelab.registry import installed_strategies
+from pagelab.pipeline.config import flatten, strategy_params
+from pagelab.pipeline.metrics import results_row
+from pagelab.pipeline.placement import Placement, place
+from pagelab.strategies.contract import checked_allocation
+from pagelab.strategies.registry import installed_strategies
 from pagelab.workloads import build_workload
 
 
@@ -30,7 +30,10 @@ class Outcome:
 
 def simulate(cfg: DictConfig) -> Outcome:
     """Run the configured strategy on the configured workload (a fleet: :mod:`pagelab.fleet`)."""
-    from pagelab.fleet import is_fleet, simulate_fleet  # deferred: the fleet imports Outcome
+    from pagelab.fleet import (  # deferred: the fleet imports Outcome
+        is_fleet,
+        simulate_fleet,
+    )
 
     if is_fleet(cfg):
         return simulate_fleet(cfg)

@@ -6,7 +6,7 @@ A plugin is a module (or object) with functions marked ``@hookimpl`` (from
     [project.entry-points.pagelab]
     page8k = "my_package.page8k"
 
-or as a local file (``plugins=[page8k.py]``, ``PAGELAB_PLUGINS``); see pagelab/registry.py.
+or as a local file (``plugins=[page8k.py]``, ``PAGELAB_PLUGINS``); see pagelab/strategies/registry.py.
 docs/writing-strategies.md ("Hook reference") documents every hook with its signature, and
 a test keeps the two in step.
 """

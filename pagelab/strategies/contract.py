@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pagelab.allocator import KERNEL, OPTIONAL_COLUMNS, OUTPUT_COLUMNS, REQUEST_SCHEMA, Allocation, Machine, per_node
+from pagelab.allocator import (
+    KERNEL,
+    OPTIONAL_COLUMNS,
+    OUTPUT_COLUMNS,
+    REQUEST_SCHEMA,
+    Allocation,
+    Machine,
+    per_node,
+)
 from pagelab.errors import PagelabError
 
 

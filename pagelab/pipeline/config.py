@@ -10,8 +10,8 @@ the overrides before composition, since it decides which strategies exist.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import UnionType
 from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
@@ -20,7 +20,11 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
 from pagelab.plugin import Size, format_size
-from pagelab.registry import add_local_plugins, installed_strategies, unknown_strategy_message
+from pagelab.strategies.registry import (
+    add_local_plugins,
+    installed_strategies,
+    unknown_strategy_message,
+)
 
 PLUGINS_KEY = "plugins"  # conf/config.yaml: local plugin files, a list of paths
 

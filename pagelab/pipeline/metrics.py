@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from pagelab.allocator import Allocation, Machine, per_node
-from pagelab.placement import POOL_SCHEMA, Placement
+from pagelab.pipeline.placement import POOL_SCHEMA, Placement
 
 # Fleet columns (workload=fleet, docs/fleet.md), null for a single host. In a fleet run the
 # columns before them describe one host of the fleet with its own needs placed and no guests.
@@ -66,7 +66,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "file_bytes": pl.Int64,
     "guests": pl.Int64,
     "guest_bytes": pl.Int64,
-    # One entry per node and pool (see pagelab.placement.POOL_SCHEMA).
+    # One entry per node and pool (see pagelab.pipeline.placement.POOL_SCHEMA).
     "pools": pl.List(pl.Struct(POOL_SCHEMA)),
     # Fleet runs only (workload=fleet); null for a single host.
     **FLEET_SCHEMA,

@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
-from pagelab.sweep import STATUS
+from pagelab.outputs import STATUS
 
 # running: started and not finished (or killed); done: results written; failed: see error;
 # interrupted: stopped by Ctrl-C (SIGINT) or SIGTERM, to be run again on resume.
@@ -88,7 +88,9 @@ class Status:
 
 def write_status(directory: Path, status: Status) -> None:
     """Write ``directory/status.json`` atomically."""
-    from pagelab.atomic import atomic_write_json  # it loads polars, which a status alone does not need
+    from pagelab.atomic import (
+        atomic_write_json,  # it loads polars, which a status alone does not need
+    )
 
     atomic_write_json(status.to_json(), Path(directory) / STATUS)
 

@@ -21,6 +21,7 @@ import polars as pl
 from pagelab.allocator import KERNEL, Allocation, Machine, per_node
 from pagelab.errors import PagelabError
 from pagelab.units import format_bytes
+from pagelab.workloads.draw import CacheDraw
 
 POLICIES = ("first_fit", "best_fit", "stop_at_first_misfit")
 SCALED = ("allocated_bytes", "objects", "pagetable_bytes", "stranded_bytes", "ept_bytes", "descriptor_bytes",
@@ -36,14 +37,6 @@ POOL_SCHEMA = {
     "free_bytes": pl.Int64,
     "shortfall_bytes": pl.Int64,  # host needs that did not fit
 }
-
-
-@dataclass(frozen=True)
-class CacheDraw:
-    """The page cache's candidates: each drawn file's request row, in draw order, and the budget."""
-
-    order: np.ndarray
-    budget: int
 
 
 @dataclass(frozen=True)

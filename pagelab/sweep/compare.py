@@ -3,7 +3,7 @@
 The runs are one sweep on the batch launcher (``hydra/launcher=batch``, docs/sweeps.md) in a
 temporary sweep folder, started as ``python -m pagelab -m ...`` would be; its summary
 becomes a tidy frame: per strategy, workload (and any other swept axis) and metric, the
-mean and 95 % Student-t interval over seeds (:mod:`pagelab.seeds`), the same for the
+mean and 95 % Student-t interval over seeds (:mod:`pagelab.sweep.seeds`), the same for the
 difference to the baseline strategy on the same seed (the runs are paired: every strategy
 sees the same draw of the workload for a seed), and whether every seed fits.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pagelab.errors import PagelabError
-from pagelab.seeds import over_seeds
+from pagelab.sweep.seeds import over_seeds
 
 # Metrics compared by default, in this order; a metric null for every run (guests on a
 # laptop) is left out.

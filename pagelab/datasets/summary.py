@@ -13,7 +13,7 @@ from pagelab.datasets.sample import all_files
 from pagelab.units import GiB, MiB
 
 if TYPE_CHECKING:
-    from pagelab.datasets.catalog import Dataset
+    from pagelab.datasets.cards import Dataset
 
 
 

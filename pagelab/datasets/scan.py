@@ -137,7 +137,14 @@ def progress_bar(enabled: bool, description: str, total: int | None = None) -> I
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     if total is None:
         columns = [SpinnerColumn(), TextColumn("{task.description} {task.completed:,.0f}"), TimeElapsedColumn()]

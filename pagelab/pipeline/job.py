@@ -1,4 +1,4 @@
-"""One job's life cycle on disk: skip it if done, record it, never overwrite other results."""
+"""One job's life cycle on disk: skip it if done, run it, record it, never overwrite other results."""
 
 from __future__ import annotations
 
@@ -14,8 +14,17 @@ from omegaconf import DictConfig
 
 from pagelab import __version__
 from pagelab.errors import PagelabError
-from pagelab.sweep import RESULTS, STATUS, SUPERSEDED, lock
-from pagelab.sweep.status import Status, config_hash, one_line, read_status, utc_now, write_status
+from pagelab.outputs import RESULTS, STATUS, SUPERSEDED
+from pagelab.pipeline import lock
+from pagelab.pipeline.simulate import Outcome, simulate
+from pagelab.pipeline.status import (
+    Status,
+    config_hash,
+    one_line,
+    read_status,
+    utc_now,
+    write_status,
+)
 
 T = TypeVar("T")
 
@@ -84,9 +93,9 @@ class Job:
         )
 
     def claim(self) -> AbstractContextManager[None]:
-        """Hold the job folder's lock (:mod:`pagelab.sweep.lock`) for a ``with`` block.
+        """Hold the job folder's lock (:mod:`pagelab.pipeline.lock`) for a ``with`` block.
 
-        Raises :class:`~pagelab.sweep.lock.FolderBusy` naming the other process when a
+        Raises :class:`~pagelab.pipeline.lock.FolderBusy` naming the other process when a
         live one holds it: two sweeps into one folder never run a job twice.
         """
         return lock.hold(self.directory, "job folder" if self.job is not None else "hydra.run.dir")
@@ -169,3 +178,26 @@ def mark_interrupted(directories: list[Path]) -> int:
         except PagelabError:
             continue  # busy, or the disk refuses: the record stays "running", which resume treats alike
     return marked
+
+
+def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
+    """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
+
+    The row has no key-value metadata: the same row gives the same bytes.
+    """
+    from pagelab.atomic import atomic_write_parquet
+    from pagelab.errors import check_interrupted
+    from pagelab.pipeline.overrides import check_seed
+
+    check_seed(cfg.seed)
+    outcome = simulate(cfg)
+    check_interrupted()  # a Ctrl-C Python swallowed during the run: write nothing
+    # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
+    for name, table in outcome.tables.items():
+        atomic_write_parquet(table, output_dir / f"{name}.parquet")
+    atomic_write_parquet(outcome.row, output_dir / RESULTS)
+    if show:
+        from pagelab.pipeline.terminal import print_summary
+
+        print_summary(outcome.row)
+    return outcome

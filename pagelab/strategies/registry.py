@@ -30,7 +30,7 @@ import pluggy
 
 from pagelab.allocator import StrategySpec
 from pagelab.errors import PagelabError
-from pagelab.hookspecs import PROJECT, PagelabSpecs
+from pagelab.strategies.hookspecs import PROJECT, PagelabSpecs
 
 AUTOLOAD_OFF = "PAGELAB_DISABLE_PLUGIN_AUTOLOAD"
 LOCAL_PLUGINS = "PAGELAB_PLUGINS"

@@ -11,7 +11,10 @@ def catalog_names(kind: str) -> str:
     A preset that sweeps ``workload.files.dataset: ${pagelab.datasets:files}`` so covers
     every shipped dataset, including ones added after the preset was written.
     """
-    from pagelab.datasets import KINDS, catalog  # deferred: resolving is rare, importing is not
+    from pagelab.datasets import (  # deferred: resolving is rare, importing is not
+        KINDS,
+        catalog,
+    )
     from pagelab.errors import PagelabError
 
     if kind not in KINDS:

@@ -36,7 +36,7 @@ def config_groups() -> set[str]:
 
     from hydra.core.config_store import ConfigStore
 
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
 
     register_configs()
     shipped = {entry.name for entry in files("pagelab.conf").iterdir() if entry.is_dir() and entry.name != "__pycache__"}

@@ -1,4 +1,4 @@
-"""Several sweeps, one after another, in one process: ``python -m pagelab.sweep.series``.
+"""Several sweeps, one after another, in one process: ``python -m pagelab.commands.series``.
 
 ``pagelab figures`` runs its default sweeps this way. One process composes them all and
 the batch launcher's workers (joblib's reusable loky executor) stay up from one sweep to
@@ -34,7 +34,7 @@ def run_sweep(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     """Run each ``NAME=ARGS`` sweep in turn; 0 if all of them exit 0."""
-    from pagelab.config import register_configs
+    from pagelab.pipeline.config import register_configs
 
     register_configs()
     worst = 0
