@@ -25,6 +25,7 @@ test: $(STAMP)
 	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		{ apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }; } \
 		|| echo "no chromium: tests/test_report.py skips its browser check"
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 # Speed, not correctness: one table of ratios (benchmarks/README.md), also written to

@@ -54,9 +54,9 @@ N = TypeVar("N", int, "pl.Expr")
 
 def ceil_div(n: N, divisor: N | int) -> N:
     """``n / divisor`` rounded up, in integers (an Int64 expression stays Int64)."""
-    return -((-n) // divisor)  # type: ignore[operator,return-value]
+    return -((-n) // divisor)
 
 
 def round_up(n: N, granule: N | int) -> N:
     """``n`` rounded up to a multiple of ``granule``."""
-    return ceil_div(n, granule) * granule  # type: ignore[return-value]
+    return ceil_div(n, granule) * granule
