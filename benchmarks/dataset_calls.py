@@ -64,17 +64,10 @@ def _call(strategy: str, path: str) -> None:
     import resource
     import time
 
-    from hydra import compose, initialize_config_module
-
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import compose
     from pagelab.pipeline.simulate import simulate
 
-    register_resolvers()
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name="config", overrides=[f"strategy={strategy}", "workload=pagecache",
-                                                       f"workload.files.dataset={path}"])
+    cfg = compose([f"strategy={strategy}", "workload=pagecache", f"workload.files.dataset={path}"])
     tic = time.perf_counter()
     simulate(cfg)
     first = time.perf_counter() - tic

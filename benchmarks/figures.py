@@ -4,7 +4,7 @@
 
 Runs ``python -m pagelab figures --out DIR`` once in a new folder (about a minute: one
 run, not five) and reports its seconds against the issue's 20 s on two cores. What it
-runs is pagelab/figures/sweeps.py's choice of default sweeps (another engineer's file):
+runs is pagelab/commands/figure_sweeps.py's choice of default sweeps (another engineer's file):
 their job compute bounds this row from below (docs in benchmarks/README.md).
 """
 
@@ -30,7 +30,7 @@ def measure() -> Row:
         wall, _ = run([PYTHON, "-m", "pagelab", "figures", "--out", f"{tmp}/figures"], cwd=Path(tmp),
                       env={"MPLBACKEND": "Agg"})
     return Row("pagelab figures from nothing / 20 s", wall, BUDGET_S, wall / BUDGET_S, 1.0, 1,
-               note="one run; its default sweeps are pagelab/figures/sweeps.py's")
+               note="one run; its default sweeps are pagelab/commands/figure_sweeps.py's")
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
     python benchmarks/figures_floor.py [SWEEP ...]
 
-For each default sweep of pagelab/figures/sweeps.py (all, or those named), every job is
+For each default sweep of pagelab/commands/figure_sweeps.py (all, or those named), every job is
 composed by the batch composer (tests/test_batch_compose.py proves it equal to Hydra's) and
-``simulate(cfg)`` is timed in this one process, first calls included. Prints the jobs, the
+``simulate(RunConfig.of(cfg))`` is timed in this one process, first calls included. Prints the jobs, the
 summed wall and CPU seconds per sweep, and the total: on two cores the figures run cannot
 take less than half of that CPU time, before any launcher cost or drawing.
 """
@@ -22,11 +22,11 @@ if __package__ in (None, ""):
 
 def sweep_seconds(name: str) -> tuple[int, float, float]:
     """(jobs, summed simulate wall seconds, summed CPU seconds) of one default figures sweep."""
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from pagelab.figures.sweeps import EXPERIMENTS
+    from pagelab.commands.figure_sweeps import EXPERIMENTS
+    from pagelab.pipeline.compose import hydra_session
+    from pagelab.pipeline.config import RunConfig
     from pagelab.pipeline.simulate import simulate
     from pagelab.sweep.compose import BatchComposer, task_config
     from pagelab.sweep.plan import job_overrides
@@ -34,25 +34,21 @@ def sweep_seconds(name: str) -> tuple[int, float, float]:
     # The sweep's own arguments, less the multirun flag, its folder and its launcher.
     args = [a for a in EXPERIMENTS[name].argv(Path("unused")) if a != "-m"
             and not a.startswith(("hydra.sweep.dir=", "hydra/launcher="))]
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        loader = GlobalHydra.instance().config_loader()
+    with hydra_session() as loader:
         composer = BatchComposer(loader, loader.load_configuration("config", args, RunMode.MULTIRUN))
         plans = [composer.plan(o, n) for n, o in enumerate(job_overrides(composer.master) or [])]
-    GlobalHydra.instance().clear()
     wall = cpu = 0.0
     for plan in plans:
         cfg = task_config(composer.base(plan.base), plan, composer.cache())
         tic, cpu_tic = time.perf_counter(), time.process_time()
-        simulate(cfg)
+        simulate(RunConfig.of(cfg))  # as run_job: the task's config typed, then simulated
         wall += time.perf_counter() - tic
         cpu += time.process_time() - cpu_tic
     return len(plans), wall, cpu
 
 
 def main() -> None:
-    from pagelab.figures.sweeps import EXPERIMENTS
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.commands.figure_sweeps import EXPERIMENTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", metavar="SWEEP", help=f"any of {', '.join(EXPERIMENTS)} (default: all)")
@@ -60,8 +56,6 @@ def main() -> None:
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         parser.error(f"unknown sweep {', '.join(unknown)}")
-    register_resolvers()
-    register_configs()
     print("| sweep | jobs | simulate wall (s) | simulate CPU (s) |\n|---|---|---|---|")
     total = 0.0
     for name in names:

@@ -29,19 +29,15 @@ BUDGET_S = 60.0
 
 def _time(strategy: str, hosts: int, vms: int, policy: str) -> dict[str, float]:
     """Seconds of one run without the search and one with it, and what they found."""
-    from hydra import compose, initialize_config_module
-
-    from pagelab.pipeline.config import register_configs
+    from pagelab.pipeline.compose import compose
     from pagelab.pipeline.simulate import simulate
 
     overrides = [
         "workload=fleet", f"strategy={strategy}", "workload.fleet.dataset=azure_2017", f"workload.fleet.hosts={hosts}",
         f"workload.fleet.vms={vms}", f"workload.fleet.hours={HOURS}", f"workload.fleet.policy={policy}",
     ]
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        plain = compose(config_name="config", overrides=[*overrides, "workload.fleet.search=false"])
-        searched = compose(config_name="config", overrides=overrides)
+    plain = compose([*overrides, "workload.fleet.search=false"])
+    searched = compose(overrides)
     start = time.perf_counter()
     row = simulate(searched).row
     total = time.perf_counter() - start

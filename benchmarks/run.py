@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import cast
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -40,7 +41,7 @@ def _baseline(row: Row) -> str:
 
 def table(info: dict[str, object], rows: list[Row]) -> str:
     """The rows as one Markdown table, under a line naming the machine."""
-    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())  # type: ignore[union-attr]
+    packages = ", ".join(f"{k} {v}" for k, v in cast(dict[str, str], info["packages"]).items())
     lines = [
         f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
         f"Linux {info['kernel']}, Python {info['python']} ({packages}); commit {info['commit']}; "

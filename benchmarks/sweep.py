@@ -6,7 +6,7 @@ The sweep is the hosting_density preset with as many seeds as make at least ``--
 jobs, on its default launcher (batch) with two workers. Its ideal is the sum of the jobs'
 own simulate time over two cores plus one start-up:
 
-- each job's simulate time is ``pagelab.pipeline.simulate.simulate(cfg)`` on that job's config
+- each job's simulate time is ``simulate(RunConfig.of(cfg))`` on that job's config, as ``run_job`` runs it
   (every config composed by the batch composer, which tests/test_batch_compose.py proves
   equal to Hydra's; first calls, which load datasets, included), timed by two processes at once,
   each taking every other job: two jobs compute at a time, as in the sweep, so what two
@@ -44,18 +44,12 @@ def seeds_for(jobs: int) -> int:
 
 
 def _job_overrides(extra: list[str]) -> list[list[str]]:
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import hydra_session
     from pagelab.sweep.plan import job_overrides
 
-    register_resolvers()
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        loader = GlobalHydra.instance().config_loader()
+    with hydra_session() as loader:
         master = loader.load_configuration("config", [f"+experiment={PRESET}", *extra], RunMode.MULTIRUN)
         return job_overrides(master) or []
 
@@ -75,20 +69,15 @@ def simulate_seconds(seeds: int, parts: int) -> tuple[int, float]:
 
 def _simulate_all(seeds: int, part: int = 0, parts: int = 1) -> None:
     """Print [jobs, sum of simulate seconds] for every ``parts``-th job from ``part``."""
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import hydra_session
+    from pagelab.pipeline.config import RunConfig
     from pagelab.pipeline.simulate import simulate
     from pagelab.sweep.compose import BatchComposer, task_config
     from pagelab.sweep.plan import job_overrides
 
-    register_resolvers()
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        loader = GlobalHydra.instance().config_loader()
+    with hydra_session() as loader:
         master = loader.load_configuration("config", [f"+experiment={PRESET}", f"seed=range(0,{seeds})"],
                                            RunMode.MULTIRUN)
         composer = BatchComposer(loader, master)
@@ -101,7 +90,7 @@ def _simulate_all(seeds: int, part: int = 0, parts: int = 1) -> None:
     for plan in plans:
         cfg = config(plan)
         tic = time.perf_counter()
-        simulate(cfg)
+        simulate(RunConfig.of(cfg))
         total += time.perf_counter() - tic
     print(json.dumps([len(plans), total]))
 

@@ -23,15 +23,6 @@ import warnings
 from typing import Any
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pagelab")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
-
-
 def _source_checkout_conf() -> None:
     """Let ``pagelab.conf`` resolve when this package is the repository's ``pagelab/`` folder.
 
@@ -67,7 +58,9 @@ def __getattr__(name: str) -> Any:
     0.1's docs do) still resolves, through :mod:`pagelab.plugin`, with a DeprecationWarning.
     """
     if name == "__version__":  # read on first use: importlib.metadata alone takes 40 ms
-        value = _version()
+        from pagelab.version import pagelab_version
+
+        value = pagelab_version()
     elif name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     else:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.errors import PagelabError
 from pagelab.units import MiB
@@ -49,14 +50,14 @@ MAPPED_KINDS = ("anon", "guest", "host")
 MEMORY_MODELS = ("sparsemem_vmemmap", "flatmem")
 THP_MODES = ("never", "madvise", "always")
 
-REQUEST_SCHEMA = {
+REQUEST_SCHEMA = pl.Schema({
     "kind": pl.Enum(KINDS),
-    "bytes": pl.Int64,
-    "count": pl.Int64,
-    "node": pl.Int64,
-}
+    "bytes": pl.Int64(),
+    "count": pl.Int64(),
+    "node": pl.Int64(),
+})
 OUTPUT_COLUMNS = ("allocated_bytes", "objects", "pagetable_bytes", "granule")
-OPTIONAL_COLUMNS = {
+OPTIONAL_COLUMNS: dict[str, PolarsDataType] = {
     "pool": pl.String,
     "stranded_bytes": pl.Int64,
     "ept_bytes": pl.Int64,

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import hydra
 import polars as pl
@@ -16,14 +16,14 @@ from omegaconf import DictConfig
 
 from pagelab.errors import EXIT_BAD_INPUT, EXIT_DOES_NOT_FIT, PagelabError
 from pagelab.outputs import RESULTS
+from pagelab.pipeline.compose import CONFIG_MODULE, CONFIG_NAME, compose
 from pagelab.pipeline.job import Job, run_job
 from pagelab.pipeline.placement import shortfall_message
 from pagelab.pipeline.resolvers import register_resolvers
 from pagelab.pipeline.simulate import simulate
 from pagelab.pipeline.status import one_line
 
-CONFIG_PATH = "pkg://pagelab.conf"
-CONFIG_NAME = "config"
+CONFIG_PATH = f"pkg://{CONFIG_MODULE}"
 # "quiet" (-q) or "verbose" (-v), set by the command line; read by jobs in any process.
 VERBOSITY = "PAGELAB_VERBOSITY"
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def report_error(message: str) -> None:
     Only file handlers get the record: the console already has the printed line.
     """
     print(message, file=sys.stderr)
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
@@ -115,25 +115,10 @@ def run(overrides: list[str] | None = None, *, output: str | Path | None = None)
     is short). Raises :class:`~pagelab.errors.PagelabError`, with a one-line message, on bad
     input: an unknown name, a value of the wrong type, a bad value.
     """
-    from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.overrides import check_seed, hydra_error_line, prepare
-
     if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in (overrides or [])):
         raise PagelabError(f"pagelab.run: overrides must be a list of strings such as ['strategy=base4k'], "
                            f"got {overrides!r}")
-    typed = prepare(list(overrides or []))
-    register_configs(typed)
-    try:
-        with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-            cfg = compose(config_name=CONFIG_NAME, overrides=typed)
-    except (HydraException, OmegaConfBaseException) as error:
-        raise PagelabError(hydra_error_line(error)) from None
-    check_seed(cfg.seed)
-    outcome = simulate(cfg)
+    outcome = simulate(compose(overrides or []))
     if output is not None:
         from pagelab.atomic import atomic_write_parquet
 
@@ -192,7 +177,7 @@ def main(args: list[str]) -> None:
         OverrideParseException,
     )
 
-    task = hydra_main.__wrapped__  # type: ignore[attr-defined]
+    task = hydra_main.__wrapped__
     overrides = [a for a in args if not a.startswith("-")]
     calling_file, calling_module = detect_calling_file_or_module_from_task_function(task)
     search_path = create_automatic_config_search_path(calling_file, calling_module, CONFIG_PATH)
@@ -302,5 +287,5 @@ def _multirun(app: Any, cfg: DictConfig, task: Any) -> None:
     sweeper = Plugins.instance().instantiate_sweeper(
         config=cfg, hydra_context=HydraContext(config_loader=app.config_loader, callbacks=callbacks), task_function=task,
     )
-    sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False))
+    sweeper.sweep(arguments=cast(list[str], OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)))
     callbacks.on_multirun_end(config=cfg, config_name=CONFIG_NAME)

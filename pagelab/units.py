@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, TypeVar
 
@@ -15,9 +16,12 @@ MiB = 1 << 20
 GiB = 1 << 30
 TiB = 1 << 40
 
-# lib/cmdline.c memparse(): binary suffixes K, M, G, T, P, E, case-insensitive.
-_SUFFIX = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": 1 << 50, "E": 1 << 60}
-_SIZE = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([KMGTPEkmgtpe]?)(?:i?B)?\s*$")
+# The size grammar, the one copy (parse_size here; figures' polars expression reads it too).
+# lib/cmdline.c memparse(): binary suffixes K, M, G, T, P, E, case-insensitive; "" is bytes.
+SIZE_SUFFIXES = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": 1 << 50, "E": 1 << 60}
+# Group 1 the number (decimal or 0x hex), group 2 the suffix; an optional B or iB follows.
+SIZE_PATTERN = r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([KMGTPEkmgtpe]?)(?:i?B)?\s*$"
+_SIZE = re.compile(SIZE_PATTERN)
 
 
 def parse_size(text: str | int, what: str = "size") -> int:
@@ -35,7 +39,25 @@ def parse_size(text: str | int, what: str = "size") -> int:
     if not match:
         raise PagelabError(f"{what}: expected a size such as 4K, 128M or 16G, got {text!r}")
     number, suffix = match.groups()
-    return int(number, 0) * _SUFFIX[suffix.upper()]
+    return int(number, 0) * SIZE_SUFFIXES[suffix.upper()]
+
+
+def parse_size_or_share(text: str | int, what: str, whole: int, most: float = math.inf) -> int:
+    """A size (``8G``) in bytes, or a percentage (``50%``) of ``whole`` bytes, rounded down.
+
+    A percentage must be a finite number from 0 to ``most``; ``what`` names the parameter.
+    """
+    text = str(text).strip()
+    if not text.endswith("%"):
+        return parse_size(text, what)
+    try:
+        share = float(text[:-1])
+    except ValueError:
+        raise PagelabError(f"{what}: expected a size or a percentage, got {text!r}") from None
+    if not (math.isfinite(share) and 0 <= share <= most):  # NaN fails every comparison
+        bound = f"within 0-{most:g}%" if math.isfinite(most) else "a finite number, at least 0%"
+        raise PagelabError(f"{what}: percentage must be {bound}, got {text!r}")
+    return int(whole * share / 100)  # as written: whole * (share / 100) rounds differently
 
 
 def format_bytes(n: int) -> str:

@@ -56,7 +56,7 @@ class Folio:
                 read_size=self.read_size,
                 read_ahead_kb=self.params.read_ahead_kb,
                 max_order=self.params.max_order,
-                eof=self.params.eof,  # type: ignore[arg-type]
+                eof=self.params.eof,
                 io_pages=self.params.io_pages,
             )
         except ValueError as error:

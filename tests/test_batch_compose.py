@@ -36,14 +36,11 @@ def _compare(preset: str, part: int, parts: int) -> tuple[int, list[str]]:
     """Compare every ``parts``-th job of ``preset`` from ``part``; return (jobs compared, differences)."""
     import copy
 
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from omegaconf import OmegaConf, open_dict, read_write
 
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import hydra_session
     from pagelab.sweep.compose import (
         BatchComposer,
         job_config,
@@ -54,11 +51,8 @@ def _compare(preset: str, part: int, parts: int) -> tuple[int, list[str]]:
     )
     from pagelab.sweep.plan import job_overrides
 
-    register_resolvers()
-    register_configs()
     problems: list[str] = []
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        loader = GlobalHydra.instance().config_loader()
+    with hydra_session() as loader:  # Hydra's own loader: the reference below is its composition
         master = loader.load_configuration("config", [f"+experiment={preset}"], RunMode.MULTIRUN)
         str(master.hydra.sweep.dir)  # the sweeper reads it (resolving ${now:}) before any job composes
         jobs = job_overrides(master)
@@ -116,20 +110,14 @@ def test_every_job_of_the_preset_composes_as_hydra_composes_it(preset):
 
 
 def test_a_config_is_recycled_only_when_nobody_holds_it():
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import hydra_session
     from pagelab.sweep.compose import BatchComposer
 
-    register_resolvers()
-    register_configs()
     jobs = [["strategy=base4k", "workload=pc1991", f"seed={n}"] for n in range(4)]
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        loader = GlobalHydra.instance().config_loader()
+    with hydra_session() as loader:
         master = loader.load_configuration("config", ["workload=pc1991"], RunMode.MULTIRUN)
         composer = BatchComposer(loader, master)
 

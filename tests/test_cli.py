@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 import pagelab
-from pagelab.cli import COMMANDS, bare_words
+from pagelab.cli import COMMANDS, bare_words, run_command
 from pagelab.commands.help import group_options
 from pagelab.pipeline.overrides import quote_bangs
 from pagelab.strategies.registry import installed_strategies
@@ -185,6 +185,16 @@ def test_extra_keys_are_allowed_when_asked_for(tmp_path):
                          env={"PAGELAB_ALLOW_EXTRA_KEYS": "1"})
     assert result.returncode == 0, result.stderr
     assert "sed: 5" in (tmp_path / ".hydra" / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("name", [n for n in COMMANDS if n != "help"])  # help's argument is a topic
+def test_every_subcommands_usage_error_is_one_line_and_exit_2(name, capsys):
+    # The shared parser (pagelab.commands.parser) raises PagelabError; plain argparse would
+    # print its usage and raise SystemExit instead.
+    assert run_command(name, ["--no-such-flag"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pagelab {name}: error: ") and err.count("\n") == 1, err
+    assert "usage:" not in err
 
 
 def test_bare_words_skip_flag_values_and_deletions():

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hydra import compose, initialize_config_module
 
 import pagelab
 from pagelab import datasets
 from pagelab.errors import PagelabError
-from pagelab.pipeline.config import register_configs
+from pagelab.pipeline.compose import compose
 from pagelab.units import GiB, KiB, MiB
 from pagelab.workloads import build_workload
 
@@ -41,9 +40,7 @@ def footprint(frame: pl.DataFrame, page: int) -> int:
 
 
 def workload(*overrides: str):
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        return build_workload(compose(config_name="config", overrides=list(overrides)).workload, seed=0)
+    return build_workload(compose(overrides).workload, seed=0)
 
 
 # --- the catalog and the shipped files ---------------------------------------------------
@@ -204,10 +201,7 @@ def test_anon_mappings_fill_the_budget_with_real_rss_values():
 
 def test_anon_draw_is_seeded_and_leaves_the_page_cache_alone():
     def anon(seed: int, dataset: str = "ci_vm_mappings") -> tuple[pl.DataFrame, pl.DataFrame]:
-        register_configs()
-        with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-            cfg = compose(config_name="config", overrides=["workload=laptop", f"workload.anon.dataset={dataset}"])
-        requests = build_workload(cfg.workload, seed).requests
+        requests = build_workload(compose(["workload=laptop", f"workload.anon.dataset={dataset}"]).workload, seed).requests
         return requests.filter(kind="anon"), requests.filter(kind="file")
 
     (a, files_a), (b, _), (c, _), (_, files_null) = anon(0), anon(0), anon(1), anon(0, "null")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -15,6 +16,9 @@ from polars.testing import assert_frame_equal
 from scipy.stats import t as t_dist
 
 import pagelab
+from pagelab.commands.figure_build import build_figures
+from pagelab.commands.figure_models import folio_model, memdesc_model
+from pagelab.commands.figure_sweeps import EXPERIMENTS, preset_exists
 from pagelab.errors import PagelabError
 from pagelab.figures import (
     FIGURES,
@@ -31,17 +35,21 @@ from pagelab.figures import (
     metadata,
     table,
 )
-from pagelab.figures.build import build_figures
 from pagelab.figures.common import NOT_FITTING, with_variants
-from pagelab.figures.defaults import default_params
 from pagelab.figures.reference import HANSEN_OVER_DISK_PCT
 from pagelab.figures.save import save_figure
-from pagelab.figures.style import paper_style, strategy_colors
-from pagelab.figures.sweeps import EXPERIMENTS, preset_exists
-from pagelab.strategies.registry import installed_strategies
+from pagelab.figures.style import declared_colours, paper_style, strategy_colors
+from pagelab.sweep.manifest import sweep_manifest
 
 matplotlib.use("Agg")
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+
+def defaults_of(strategy: str, workload: str) -> dict[str, str | None]:
+    """The shipped defaults of a (strategy, workload) pair, as the sweep manifest records them."""
+    [row] = sweep_manifest(pl.DataFrame({"strategy": [strategy], "workload": [workload]})).filter(
+        pl.col("preset").is_null()).to_dicts()
+    return row
 
 
 def legend_texts(fig: Figure) -> list[str]:
@@ -130,7 +138,7 @@ def test_footprint_data_summarises_seeds_with_a_t_interval_and_marks_runs_that_d
         "seeds": [2, 1, 1],
         "fits": [True, True, False],
     })
-    assert_frame_equal(footprint.data(frame), expected)
+    assert_frame_equal(footprint.data(frame, sweep_manifest(frame)), expected)
 
 
 def test_crossover_is_interpolated_exactly_and_leaves_out_machines_the_files_do_not_fit():
@@ -149,7 +157,7 @@ def test_crossover_is_interpolated_exactly_and_leaves_out_machines_the_files_do_
                  "workload.files.cache": "1G", "fits": False})
     rows.append({**rows[3], "installed_bytes": 128 * GiB, "memmap_bytes": 2 * GiB, "internal_frag_bytes": GiB,
                  "workload.files.cache": "1G"})
-    out = crossover.data(pl.DataFrame(rows))
+    out = crossover.data(pl.DataFrame(rows), sweep_manifest(pl.DataFrame(rows)))
     # base4k: R/64 + 1G, page64k: R/1024 + 10G: equal at R = 9G * 1024 / 15 = 614.4 GiB.
     cross = {("1G", 65536): 614.4 * GiB}
     over = {(c, s, r): float(r // memmap[s] + frag[c, s]) for c in ("1G", "all") for s in memmap for r in ram}
@@ -176,8 +184,7 @@ def test_crossover_is_interpolated_exactly_and_leaves_out_machines_the_files_do_
 
 
 def test_hosting_data_keeps_the_workloads_defaults_and_gives_the_t_interval_over_seeds():
-    defaults = default_params("base4k", "hosting")
-    assert defaults is not None
+    defaults = defaults_of("base4k", "hosting")
     base = {"workload": "hosting", "installed_bytes": 320 * GiB, "guest_bytes": 100 * GiB, "memmap_bytes": 5 * GiB,
             "descriptor_bytes": 0, "pagetable_bytes": 1, "ept_bytes": 4, "internal_frag_bytes": 2,
             "stranded_bytes": 3, "overhead_bytes": 5 * GiB + 10, "free_bytes": GiB, "fits": True,
@@ -193,7 +200,7 @@ def test_hosting_data_keeps_the_workloads_defaults_and_gives_the_t_interval_over
         {**base, "strategy": "base4k", "seed": 0, "guests": 99, "strategy.dmem": None,
          "workload.guests.dataset": "not_the_default"},
     ]
-    out = hosting.data(pl.DataFrame(rows))
+    out = hosting.data(pl.DataFrame(rows), sweep_manifest(pl.DataFrame(rows)))
     values = {"guest_bytes": 100 * GiB, "memmap_bytes": 5 * GiB, "descriptor_bytes": 0, "pagetable_bytes": 1,
               "ept_bytes": 4, "internal_frag_bytes": 2, "stranded_bytes": 3, "overhead_bytes": 5 * GiB + 10,
               "free_bytes": GiB}
@@ -247,7 +254,7 @@ def _dmem_rows() -> pl.DataFrame:
 
 
 def test_dmem_optimum_is_the_largest_mean_memory_sold_per_mix_and_variant():
-    out = dmem.data(_dmem_rows())
+    out = dmem.data(_dmem_rows(), sweep_manifest(_dmem_rows()))
     optima = out.filter(pl.col("is_optimum")).select(
         "mix", "variant", "kernel_share_bytes", "guest_bytes_mean", "guest_bytes_lo", "guest_bytes_hi", "seeds")
     hand = [("mixA", "dmemfs", 12, [120, 124]), ("mixA", "hvo", 12, [95, 97]), ("mixB", "dmemfs", 8, [130, 132])]
@@ -285,7 +292,7 @@ def test_dmem_reads_the_kernel_share_of_both_dmem_forms_and_of_hvos_boot_pool():
                              "strategy.pool": pl.when(hvo).then(pl.lit("boot"))}),
         rows.filter(hvo).with_columns(**{"strategy.boot_pool": pl.lit("!6G"), "strategy.pool": pl.lit("runtime")}),
     ])
-    out = dmem.data(rows)
+    out = dmem.data(rows, sweep_manifest(rows))
     shares = {v: out.filter(pl.col("variant") == v)["kernel_share_bytes"].to_list()
               for v in ("dmemfs", "hvo pool=boot")}
     assert shares == {"dmemfs": [8 * GiB, 12 * GiB, 16 * GiB], "hvo pool=boot": [8 * GiB, 12 * GiB]}
@@ -300,7 +307,8 @@ def test_folio_data_counts_pages_and_draws_a_measured_census_beside_the_model():
         "read_ahead_kb": [8192, 8192, 8192],
         "folios": [7, 7, 14],
     })
-    out = folios.data(pl.DataFrame({"strategy": []}, schema={"strategy": pl.String}), measured=measured)
+    rows = pl.DataFrame({"strategy": []}, schema={"strategy": pl.String})
+    out = folios.data(rows, folio_model(rows, measured), measured=measured)
     pages = out.filter(pl.col("series") == "4 KiB pages")
     assert_frame_equal(pages.select(pl.col("objects").alias("o")),
                        pages.select(((pl.col("size_bytes") + 4095) // 4096).alias("o")))
@@ -316,7 +324,9 @@ def test_folio_data_counts_pages_and_draws_a_measured_census_beside_the_model():
 
 def test_folio_data_rejects_a_census_without_folios():
     with pytest.raises(PagelabError, match="missing column"):
-        folios.data(pl.DataFrame(), measured=pl.DataFrame({"size": [1]}))
+        folios.data(pl.DataFrame(), folio_model(pl.DataFrame()), measured=pl.DataFrame({"size": [1]}))
+    with pytest.raises(PagelabError, match="missing column"):  # the model takes the measurement's read() sizes
+        folio_model(pl.DataFrame(), measured=pl.DataFrame({"size": [1]}))
 
 
 def test_filesizes_cdf_at_powers_of_two():
@@ -333,9 +343,8 @@ def test_filesizes_cdf_at_powers_of_two():
 
 
 def test_table_data_keeps_runs_at_the_defaults_with_the_t_interval_and_daggers_what_does_not_fit():
-    laptop = default_params("base4k", "laptop")
-    pc = default_params("page64k", "pc1991")
-    assert laptop is not None and pc is not None
+    laptop = defaults_of("base4k", "laptop")
+    pc = defaults_of("page64k", "pc1991")
     frame = pl.DataFrame({
         "strategy": ["base4k", "base4k", "base4k", "page64k"],
         "workload": ["laptop", "laptop", "laptop", "pc1991"],
@@ -354,7 +363,7 @@ def test_table_data_keeps_runs_at_the_defaults_with_the_t_interval_and_daggers_w
         "overhead_pct_lo": [lo, None], "overhead_pct_hi": [hi, None], "seeds": [2, 1],
         "installed_bytes": [16 * GiB, 4 * MiB], "fits": [True, False],
     })
-    out = table.data(frame)
+    out = table.data(frame, sweep_manifest(frame))
     assert_frame_equal(out, expected)
     tex = table.render(out)
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
@@ -371,10 +380,10 @@ def test_table_data_keeps_runs_at_the_defaults_with_the_t_interval_and_daggers_w
 
 def test_a_summary_without_the_needed_columns_is_a_one_line_error():
     with pytest.raises(PagelabError, match="figure footprint: the results lack column"):
-        footprint.data(pl.DataFrame({"strategy": ["base4k"]}))
+        footprint.data(pl.DataFrame({"strategy": ["base4k"]}), sweep_manifest(pl.DataFrame({"strategy": ["base4k"]})))
     missing = r"^figure dmem: the results lack column\(s\) strategy.dmem or strategy.boot_pool$"
     with pytest.raises(PagelabError, match=missing):
-        dmem.data(_dmem_rows().drop("strategy.dmem", "strategy.pool"))
+        dmem.data(_dmem_rows().drop("strategy.dmem", "strategy.pool"), sweep_manifest(_dmem_rows()))
 
 
 # --- rendering: structure of the drawn figures ----------------------------------------------
@@ -414,19 +423,25 @@ def summary() -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def figure_data(summary) -> dict[str, pl.DataFrame]:
+def manifests(summary) -> dict[str, pl.DataFrame]:
+    """The sweep manifest of each small summary, as collect writes it."""
+    return {name: sweep_manifest(frame) for name, frame in summary.items()}
+
+
+@pytest.fixture(scope="module")
+def figure_data(summary, manifests) -> dict[str, pl.DataFrame]:
     """Every figure's tidy data from the small summaries."""
     return {
         "metadata": metadata.data(summary["metadata_vs_ram"]),
-        "footprint": footprint.data(summary["pagecache_bloat"]),
-        "crossover": crossover.data(summary["crossover"]),
-        "hosting": hosting.data(summary["hosting_density"]),
-        "mechanisms": mechanisms.data(summary["hosting_density"]),
-        "dmem": dmem.data(summary["dmem_sizing"]),
-        "folios": folios.data(summary["headline"]),
-        "memdesc": memdesc_folios.data(summary["headline"]),
+        "footprint": footprint.data(summary["pagecache_bloat"], manifests["pagecache_bloat"]),
+        "crossover": crossover.data(summary["crossover"], manifests["crossover"]),
+        "hosting": hosting.data(summary["hosting_density"], manifests["hosting_density"]),
+        "mechanisms": mechanisms.data(summary["hosting_density"], manifests["hosting_density"]),
+        "dmem": dmem.data(summary["dmem_sizing"], manifests["dmem_sizing"]),
+        "folios": folios.data(summary["headline"], folio_model(summary["headline"])),
+        "memdesc": memdesc_folios.data(summary["headline"], memdesc_model(summary["headline"])),
         "filesizes": filesizes.data(summary["headline"], names=["irlam_ufs93"]),
-        "overhead": table.data(summary["headline"]),
+        "overhead": table.data(summary["headline"], manifests["headline"]),
         "fleet": fleet.data(summary["fleet_overcommit"]),
         "fleet_timeline": fleet_timeline.data(summary["fleet_overcommit"]),
     }
@@ -565,7 +580,7 @@ def test_render_dmem(figure_data):
 
 
 def test_render_dmem_draws_a_panel_per_vm_mix():
-    frame = dmem.data(_dmem_rows())
+    frame = dmem.data(_dmem_rows(), sweep_manifest(_dmem_rows()))
     with paper_style():
         fig = dmem.render(frame)
     visible = [ax for ax in fig.axes if ax.get_visible()]
@@ -585,11 +600,15 @@ def test_render_folios_and_filesizes(figure_data):
     assert legend_texts(sizes) == ["irlam_ufs93"]
 
 
-def test_strategy_colours_follow_the_sorted_registry():
-    colours = strategy_colors(["zz_foreign"])
-    names = list(installed_strategies())
-    assert list(colours)[: len(names)] == sorted(names)
+def test_strategy_colours_are_the_manifests_strategies_sorted_then_other_names(manifests):
+    declared = declared_colours(manifests["metadata_vs_ram"])
+    assert declared == {"base4k": None, "folio": None, "hvo": None, "page64k": None}  # no built-in declares one
+    with paper_style(declared):
+        colours = strategy_colors(["zz_foreign", "page2m"])
+    assert list(colours) == ["base4k", "folio", "hvo", "page64k", "page2m", "zz_foreign"]
     assert len(set(colours.values())) == len(colours)  # distinct while the palette lasts
+    with paper_style({**declared, "folio": "#123456"}):  # a plugin's declared colour wins for its strategy
+        assert strategy_colors()["folio"] == "#123456" and strategy_colors()["base4k"] == colours["base4k"]
 
 
 def test_rendering_twice_gives_identical_bytes(figure_data, tmp_path):
@@ -674,7 +693,7 @@ def test_default_sweeps_are_shipped_presets():
 
 
 def test_from_nothing_runs_a_real_sweep(tmp_path, monkeypatch):
-    from pagelab.figures import sweeps
+    from pagelab.commands import figure_sweeps as sweeps
 
     tiny = sweeps.Experiment("headline", None, lambda: ["strategy=base4k,page64k", "workload=pc1991"])
     monkeypatch.setitem(sweeps.EXPERIMENTS, "headline", tiny)
@@ -683,6 +702,10 @@ def test_from_nothing_runs_a_real_sweep(tmp_path, monkeypatch):
     assert (source["experiment"], source["rows"], source["failed_jobs"]) == ("headline", 2, 0)
     replay = pl.read_parquet(tmp_path / "out" / source["path"])
     assert sorted(replay["strategy"].to_list()) == ["base4k", "page64k"] and "job" not in replay.columns
+    # The sweep's manifest is kept beside its summary, so --results replays read it, not configs.
+    kept = pl.read_parquet((tmp_path / "out" / source["path"]).with_name("manifest.parquet"))
+    assert kept.filter(pl.col("preset").is_null()).select("strategy", "workload").rows() == [
+        ("base4k", "pc1991"), ("page64k", "pc1991")]
     table_rows = pl.read_parquet(tmp_path / "out" / "overhead.parquet")
     assert table_rows.select("strategy", "seeds", "fits").rows() == [("base4k", 1, True), ("page64k", 1, True)]
     # The table's mean is the sweep's overhead: (metadata + fragmentation + stranded) / installed.
@@ -712,7 +735,7 @@ def test_a_failing_render_leaves_the_output_folder_as_it_was(results_dir, tmp_pa
 
 
 def test_results_are_named_by_the_preset_hydra_recorded_and_lose_job_columns(tmp_path):
-    from pagelab.figures.results import load_results
+    from pagelab.commands.results import load_results
 
     sweep = tmp_path / "multirun" / "2026-11-27_12-00-00"
     sweep.mkdir(parents=True)
@@ -736,3 +759,96 @@ def test_fleet_figures_show_that_only_managed_memory_gains_from_overcommit(figur
         fig = fleet.render(figure_data["fleet"])
         timeline = fleet_timeline.render(figure_data["fleet_timeline"])
     assert fig.axes and timeline.axes
+
+
+# --- figures read results only: the sweep manifest ----------------------------------------
+
+# Nor may they launch anything (subprocess) or reach the command layer above them.
+FORBIDDEN = ("pagelab.pipeline", "pagelab.strategies", "pagelab.sweep", "pagelab.commands", "hydra", "subprocess")
+ALLOWED = ("pagelab.sweep.seeds",)  # statistics over frames
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module a file imports, at the top or inside a function (relative imports resolved)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . import x: inside pagelab.figures
+                base = ".".join(["pagelab", "figures", *([base] if base else [])])
+            names += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+    return names
+
+
+def test_no_figure_module_imports_the_pipeline_the_registry_hydra_or_the_sweeps():
+    package = Path(pagelab.__file__).parent
+    offending = sorted(
+        f"{path.name}: {name}"
+        for path in sorted((package / "figures").rglob("*.py")) for name in _imports(path)
+        if name.startswith(FORBIDDEN) and not name.startswith(ALLOWED)
+    )
+    assert offending == []
+    assert "pagelab.sweep.seeds" in _imports(package / "figures" / "plot.py")  # the walk sees what is there
+    assert "hydra" in _imports(package / "sweep" / "manifest.py")  # and imports inside functions
+
+
+def test_the_guard_sees_imports_inside_functions(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from pagelab.strategies.registry import installed_strategies\n    import hydra\n")
+    assert {"pagelab.strategies.registry", "hydra"} <= set(_imports(probe))
+
+
+@pytest.fixture(scope="module")
+def preset_sweep(tmp_path_factory) -> Path:
+    """A real sweep of base4k and the page2m preset (page16k at 2M pages) on pc1991, collected."""
+    from .conftest import pagelab_cli
+
+    root = tmp_path_factory.mktemp("preset_sweep")
+    result = pagelab_cli("-m", "strategy=base4k,page2m", "workload=pc1991", f"hydra.sweep.dir={root / 'sweep'}",
+                         cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root / "sweep"
+
+
+def test_collect_writes_the_sweep_manifest_beside_the_summary(preset_sweep):
+    from pagelab.outputs import MANIFEST
+    from pagelab.sweep.collect import collect
+
+    summary = pl.read_parquet(preset_sweep / "summary.parquet")
+    written = (preset_sweep / MANIFEST).read_bytes()
+    manifest = pl.read_parquet(preset_sweep / MANIFEST)
+    assert_frame_equal(manifest, sweep_manifest(summary))
+    assert manifest.select("strategy", "workload", "preset").rows() == [
+        ("base4k", "pc1991", None), ("page16k", "pc1991", None), ("page16k", None, "page2m")]
+    defaults = manifest.filter(pl.col("preset").is_null(), pl.col("strategy") == "page16k").row(0, named=True)
+    assert defaults["strategy.page_size"] == "16K" and defaults["workload.installed"] == "4M"
+    preset = manifest.filter(pl.col("preset") == "page2m").row(0, named=True)
+    assert preset["strategy.page_size"] == "2M"
+    assert [c for c in manifest.columns if c.startswith("strategy.") and preset[c] is not None] == ["strategy.page_size"]
+    assert manifest["colour"].is_null().all()  # no built-in declares a colour
+    collect(preset_sweep)  # collecting again: the same bytes
+    assert (preset_sweep / MANIFEST).read_bytes() == written
+
+
+def test_figures_read_the_manifest_as_they_read_the_registry_before(preset_sweep, tmp_path):
+    from pagelab.figures.common import page_bytes, preset_label
+    from pagelab.outputs import MANIFEST
+
+    summary = pl.read_parquet(preset_sweep / "summary.parquet").sort("strategy")
+    manifest = pl.read_parquet(preset_sweep / MANIFEST)
+    derived = summary.select("strategy", label=preset_label(summary, manifest), page=page_bytes(summary, manifest))
+    # page16k at 2M pages is the page2m preset; base4k's page is 4 KiB, page2m's its own 2 MiB.
+    assert derived.rows() == [("base4k", "base4k", 4096), ("page16k", "page2m", 2 * MiB)]
+    # The table keeps the runs at their defaults: page2m is page16k away from its 16K default.
+    overhead = table.data(summary, manifest)
+    assert overhead.select("strategy", "workload").rows() == [("base4k", "pc1991")]
+    assert overhead["overhead_pct_mean"].to_list() == summary.filter(pl.col("strategy") == "base4k")["overhead_pct"].to_list()
+    # Without the manifest file (a sweep collected before it existed) the figures are the same bytes.
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "summary.parquet").write_bytes((preset_sweep / "summary.parquet").read_bytes())
+    a = build_figures(tmp_path / "a", results=preset_sweep, only=["overhead", "folios"], command="c")
+    b = build_figures(tmp_path / "b", results=old, only=["overhead", "folios"], command="c")
+    assert [f["files"] for f in a["figures"]] == [f["files"] for f in b["figures"]]

@@ -15,21 +15,15 @@ from pagelab.errors import PagelabError
 from pagelab.fleet.search import hosts_needed
 from pagelab.fleet.simulation import Admission, place_stream
 from pagelab.fleet.stream import Stream, read_trace
+from pagelab.pipeline.compose import compose
 from pagelab.pipeline.metrics import FLEET_SCHEMA, RESULT_SCHEMA
+from pagelab.pipeline.simulate import Outcome, simulate
 
 TRACE = datasets_dir() / "bitbrains_rnd_2013_hourly.parquet"
 
 
-def fleet(*overrides: str) -> pagelab.pipeline.simulate.Outcome:
-    from hydra import compose, initialize_config_module
-
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.simulate import simulate
-
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name="config", overrides=["workload=fleet", *overrides])
-    return simulate(cfg)
+def fleet(*overrides: str) -> Outcome:
+    return simulate(compose(["workload=fleet", *overrides]))
 
 
 # --- golden: 3 one-node hosts of 10 units, 10 VMs over 4 hours, worked by hand ---------------
@@ -158,7 +152,7 @@ def test_synthetic_stream_fills_the_fleet_and_conserves_vms():
 
 def test_the_trace_loads_and_matches_its_card():
     frame = read_trace(TRACE)
-    card = pagelab.datasets.cards()["bitbrains_rnd_2013_hourly"]
+    card = pagelab.datasets.catalog()["bitbrains_rnd_2013_hourly"]
     assert card["kind"] == "vm_timeseries"
     assert frame.height == card["expect"]["rows"] == 1_015_860
     assert frame.select("month", "vm_id").unique().height == card["expect"]["represented"]

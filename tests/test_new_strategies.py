@@ -249,12 +249,13 @@ def test_tailpack_caches_more_files_than_page64k_on_the_laptop(run):
 def test_mechanisms_figure_draws_each_mechanism_with_its_seed_interval():
     import pagelab
     from pagelab.figures import FIGURES, mechanisms
+    from pagelab.sweep.manifest import sweep_manifest
 
     runs = [[f"strategy={s}", "workload=hosting", f"seed={seed}"]
             for s in ("base4k", "memdesc", "memdesc_interim", "devdax", "devdax_1g", "dmemfs")
             for seed in (0, 1)]
     summary = pl.concat([pagelab.run(r) for r in runs], how="diagonal_relaxed")
-    frame = mechanisms.data(summary)
+    frame = mechanisms.data(summary, sweep_manifest(summary))
     # devdax_1g is not a mechanism of the figure; the others come in MECHANISMS' order.
     assert frame["mechanism"].unique(maintain_order=True).to_list() == [
         "base4k", "devdax (2M)", "dmemfs (2M dpages)", "memdesc final (8 B)", "memdesc interim (32 B)"]
@@ -271,9 +272,10 @@ def test_mechanisms_figure_draws_each_mechanism_with_its_seed_interval():
 
 
 def test_memdesc_figure_shows_that_memdescs_reward_large_folios():
+    from pagelab.commands.figure_models import memdesc_model
     from pagelab.figures import memdesc_folios
 
-    frame = memdesc_folios.data(pl.DataFrame())
+    frame = memdesc_folios.data(pl.DataFrame(), memdesc_model(pl.DataFrame()))
 
     def at(size: int, variant: str | None, read_size: int | None = 65536) -> float:
         rows = frame.filter((pl.col("size_bytes") == size) & (pl.col("variant").eq_missing(variant))

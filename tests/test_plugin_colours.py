@@ -20,7 +20,15 @@ from pagelab.strategies.registry import BUILTIN, registry
 
 from .test_plugins import write_plugin
 
-PRINT_COLOURS = "import json; from pagelab.figures.style import strategy_colors; print(json.dumps(strategy_colors(['zz_foreign'])))"
+# The figures' colours of every installed strategy (each with its declared colour, as a sweep
+# manifest records it) and of a foreign name.
+PRINT_COLOURS = """
+import json
+from pagelab.figures.style import paper_style, strategy_colors
+from pagelab.strategies.registry import installed_strategies
+with paper_style({name: r.spec.colour for name, r in installed_strategies().items()}):
+    print(json.dumps(strategy_colors(["zz_foreign"])))
+"""
 
 
 def colours_in_a_fresh_process(env: dict[str, str]) -> dict[str, str]:

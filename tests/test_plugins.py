@@ -10,13 +10,13 @@ from typing import Optional
 
 import polars as pl
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.errors import ConfigCompositionException
 from pagelab_plugins import BUILTINS
 
 import pagelab
 import pagelab.plugin as plugin_api
-from pagelab.pipeline.config import register_configs, strategy_node, strategy_params
+from pagelab.errors import PagelabError
+from pagelab.pipeline.compose import compose, compose_config
+from pagelab.pipeline.config import strategy_node
 from pagelab.plugin import (
     Allocation,
     Machine,
@@ -220,12 +220,25 @@ def test_an_unknown_strategy_lists_the_installed_ones_and_says_to_pip_install(tm
 
 
 def test_a_typo_in_a_strategy_parameter_fails_at_compose_time():
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name="config", overrides=["strategy=page16k", "strategy.page_size=32K"])
-        assert strategy_params(cfg).page_size == "32K"  # a built-in's str field, parsed by the strategy
-        with pytest.raises(ConfigCompositionException):
-            compose(config_name="config", overrides=["strategy=page16k", "strategy.page_sise=32K"])
+    assert compose(["strategy=page16k", "strategy.page_size=32K"]).params.page_size == "32K"  # a str field,
+    # parsed by the strategy; a misspelt one is Hydra's composition error, in one line
+    with pytest.raises(PagelabError, match=r"page_sise.*not in"):
+        compose_config(["strategy=page16k", "strategy.page_sise=32K"])
+
+
+def test_an_extra_strategy_key_is_one_line_even_when_extra_keys_are_allowed(tmp_path, monkeypatch):
+    # PAGELAB_ALLOW_EXTRA_KEYS lets +key= through composition; a workload's extra key is only
+    # a results column, but a strategy takes its dataclass's fields and nothing else.
+    monkeypatch.setenv("PAGELAB_ALLOW_EXTRA_KEYS", "1")
+    with pytest.raises(PagelabError, match=r"^strategy\.typo: strategy page16k has no parameter 'typo' "
+                                           r"\(its parameters: page_size, section_size\)$"):
+        compose(["strategy=page16k", "+strategy.typo=1"])
+    assert compose(["+workload.typo=1"]).columns["workload.typo"] == 1
+    result = pagelab_cli("+strategy.typo=1", "workload=pc1991", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == ["pagelab: error: strategy.typo: strategy base4k has no parameter 'typo' "
+                                          "(its parameters: memory_model)"]
+    assert not (tmp_path / "run" / "results.parquet").exists()
 
 
 def test_run_is_the_notebook_api_and_writes_nothing(tmp_path, monkeypatch):

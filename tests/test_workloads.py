@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from hydra import compose, initialize_config_module
 
 from pagelab.errors import PagelabError
-from pagelab.pipeline.config import register_configs
+from pagelab.pipeline.compose import compose
 from pagelab.pipeline.placement import _pack
 from pagelab.pipeline.simulate import simulate
 from pagelab.units import GiB, MiB
@@ -18,9 +17,7 @@ STRATEGIES = ("base4k", "page16k", "page64k", "clustering", "folio")
 
 
 def workload_config(*overrides: str):
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose(overrides)
 
 
 def test_with_room_for_all_every_strategy_caches_the_same_files(run):

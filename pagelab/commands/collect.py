@@ -14,14 +14,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.sweep.collect import collect
 from pagelab.sweep.tables import print_failures, print_overview
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pagelab collect",
-        description="Collect a sweep's per-job results.parquet files into summary.parquet.",
+    parser = subcommand_parser(
+        "pagelab collect",
+        "Collect a sweep's per-job results.parquet files into summary.parquet.",
     )
     parser.add_argument("directory", type=Path, help="the sweep directory (hydra.sweep.dir)")
     return parser

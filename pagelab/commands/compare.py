@@ -11,21 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.errors import PagelabError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage problem as a one-line PagelabError."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PagelabError(message)
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab compare``."""
     from pagelab.sweep.compare import BASELINE, METRICS
 
-    p = _Parser(prog="pagelab compare", description=__doc__.splitlines()[0].split(": ", 1)[1],
+    p = subcommand_parser(prog="pagelab compare", description=__doc__.splitlines()[0].split(": ", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 epilog="Any other KEY=VALUE is a Hydra override for every run (a comma list is one more axis).\n"
                        "The runs are one sweep on the batch launcher (docs/sweeps.md).")

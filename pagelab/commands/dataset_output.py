@@ -14,9 +14,10 @@ from pagelab.errors import PagelabError
 
 
 class ScanResult(Protocol):
-    """What ``pagelab scan`` and ``pagelab scan-procs`` produce."""
+    """What ``pagelab scan`` and ``pagelab scan-procs`` produce (frozen dataclasses: read-only)."""
 
-    frame: pl.DataFrame
+    @property
+    def frame(self) -> pl.DataFrame: ...
 
     def metadata(self, name: str) -> dict[str, str]: ...
 

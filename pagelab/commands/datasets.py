@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from pagelab import datasets
+from pagelab.commands.parser import subcommand_parser
 from pagelab.units import format_bytes
 
 # What a dataset's "represented" count counts, by kind.
@@ -18,7 +19,7 @@ _UNITS = {"files": "files", "vms": "VMs", "mappings": "mappings", "vm_timeseries
 _RIGHT = {"rows", "represents", "total", "median", "value"}
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     """A table whose columns keep their full width; only the last (source) is cut short."""
     table = Table(title=title, title_justify="left", caption_justify="left")
     for i, column in enumerate(columns[:-1]):
@@ -62,8 +63,8 @@ def points_table() -> Table:
 
 def main(argv: list[str]) -> int:
     """Print the datasets table and the reference points table; return 0."""
-    parser = argparse.ArgumentParser(
-        prog="pagelab datasets", description="List the shipped datasets (datasets/catalog.yaml) and the reference points."
+    parser = subcommand_parser(
+        "pagelab datasets", "List the shipped datasets (datasets/catalog.yaml) and the reference points."
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for expanding histograms (default 0)")
     args = parser.parse_args(argv)

@@ -15,21 +15,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from pagelab.errors import PagelabError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage problem as a one-line PagelabError."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PagelabError(message)
+from pagelab.commands.parser import subcommand_parser
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab figures``."""
     from pagelab.figures import FIGURES
 
-    p = _Parser(prog="pagelab figures", description="Draw the paper figures and the overhead table.")
+    p = subcommand_parser(prog="pagelab figures", description="Draw the paper figures and the overhead table.")
     p.add_argument("--results", type=Path, default=None,
                    help="a sweep directory, a folder of sweep directories, or a summary.parquet "
                         "(default: run the small default sweeps first)")
@@ -48,7 +41,7 @@ def main(argv: list[str]) -> int:
     """Run ``pagelab figures``; errors reach the user as one line through the CLI dispatcher."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     args = parser().parse_args(argv)
-    from pagelab.figures.build import build_figures
+    from pagelab.commands.figure_build import build_figures
 
     manifest = build_figures(
         args.out,

@@ -112,32 +112,22 @@ def command_summaries() -> dict[str, str]:
 
 def group_options(group: str) -> list[str]:
     """The options of a config group, as Hydra sees them (shipped YAML, ConfigStore, plugins)."""
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
+    from pagelab.pipeline.compose import hydra_session
 
-    from pagelab.pipeline.config import register_configs
-
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+    with hydra_session() as loader:
+        return sorted(loader.get_group_options(group))
 
 
 def preset_jobs(names: list[str]) -> dict[str, int | None]:
     """How many jobs each sweep preset runs with today's catalog and plugins (None: not countable)."""
-    from hydra import compose, initialize_config_module
-
-    from pagelab.pipeline.config import register_configs
-    from pagelab.pipeline.resolvers import register_resolvers
+    from pagelab.pipeline.compose import compose_config, hydra_session
     from pagelab.sweep.plan import job_overrides
 
-    register_resolvers()
-    register_configs()
     counts: dict[str, int | None] = {}
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
+    with hydra_session():  # one set-up for every preset; the sweeper's glob() needs it too
         for name in names:
             try:
-                jobs = job_overrides(compose(config_name="config", overrides=[f"+experiment={name}"],
-                                             return_hydra_config=True))
+                jobs = job_overrides(compose_config([f"+experiment={name}"], with_hydra=True))
             except Exception:  # noqa: BLE001 -- a preset that does not compose here: no count
                 jobs = None
             counts[name] = None if jobs is None else len(jobs)

@@ -13,12 +13,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from pagelab.commands.parser import SubcommandParser, subcommand_parser
 from pagelab.errors import PagelabError
 from pagelab.units import format_bytes, parse_size
 
@@ -28,13 +29,6 @@ if TYPE_CHECKING:  # the measurement modules load only when a subcommand runs
 
 PROG = "pagelab measure"
 _SHOWN_DIFFERENCES = 20
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad input as one PagelabError line instead of usage + exit."""
-
-    def error(self, message: str) -> NoReturn:
-        raise PagelabError(message)
 
 
 def default_dir() -> Path:
@@ -65,8 +59,8 @@ def _add_output(parser: argparse.ArgumentParser, default: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab measure``."""
-    parser = _Parser(prog=PROG, description="Measure the running kernel and compare it with pagelab's models.")
-    sub = parser.add_subparsers(dest="what", metavar="{pagecache,tmpfs,memmap}", parser_class=_Parser)
+    parser = subcommand_parser(PROG, "Measure the running kernel and compare it with pagelab's models.")
+    sub = parser.add_subparsers(dest="what", metavar="{pagecache,tmpfs,memmap}", parser_class=SubcommandParser)
     sub.required = True
     page = sub.add_parser(
         "pagecache",

@@ -16,6 +16,7 @@ import argparse
 import keyword
 from pathlib import Path
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.errors import PagelabError
 
 PYPROJECT = '''\
@@ -163,8 +164,8 @@ def scaffold(name: str, folder: Path) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     """Scaffold the package and say how to install and test it."""
-    parser = argparse.ArgumentParser(prog="pagelab new-strategy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subcommand_parser("pagelab new-strategy", __doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="the strategy's name: a lowercase identifier")
     parser.add_argument("dir", nargs="?", type=Path, help="the package's folder (default: ./pagelab-NAME)")
     args = parser.parse_args(argv)

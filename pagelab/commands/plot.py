@@ -15,19 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.errors import PagelabError, WriteError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage problem as a one-line PagelabError."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PagelabError(message)
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab plot``."""
-    p = _Parser(prog="pagelab plot", description=__doc__.splitlines()[0].split(": ", 1)[1],
+    p = subcommand_parser(prog="pagelab plot", description=__doc__.splitlines()[0].split(": ", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 epilog="Columns: any results column (overhead_pct, guest_bytes, ...) or parameter "
                        "(strategy.*, workload.*); README 'Results' lists them.")
@@ -51,14 +45,15 @@ def main(argv: list[str]) -> int:
     """Run ``pagelab plot``; errors reach the user as one line through the CLI dispatcher."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = parser().parse_args(argv)
+    from pagelab.commands.results import load_results
     from pagelab.figures import plot
-    from pagelab.figures.results import load_results
     from pagelab.figures.save import save_data, save_figure
-    from pagelab.figures.style import paper_style
+    from pagelab.figures.style import declared_colours, paper_style
     from pagelab.figures.where import apply_where, parse_where
 
     wheres = parse_where(args.where)
-    summary = apply_where(load_results(args.results).summary, wheres)
+    results = load_results(args.results)
+    summary = apply_where(results.summary, wheres)
     hue = args.hue
     if hue is None and "strategy" not in (args.x, args.col, args.row) and summary["strategy"].n_unique() > 1:
         hue = "strategy"
@@ -78,7 +73,7 @@ def main(argv: list[str]) -> int:
     except OSError as error:
         raise PagelabError(f"--out {out}: cannot write: {error.strerror or error}") from None
     try:
-        with paper_style():
+        with paper_style(declared_colours(results.manifest)):
             figure = plot.render(frame, encoding, logy=args.logy)
             paths = save_figure(figure, staging / out.name) + save_data(frame, staging / out.name)
         for path in paths:

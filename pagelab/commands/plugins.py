@@ -14,6 +14,7 @@ import dataclasses
 import json
 from typing import Any
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.strategies.registry import PluginInfo, Registry, registry
 
 
@@ -74,8 +75,8 @@ def _text(data: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     """Print every plugin (text or ``--json``); exit 0 even with skipped plugins (they are listed)."""
-    parser = argparse.ArgumentParser(prog="pagelab plugins", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subcommand_parser("pagelab plugins", __doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     data = describe(registry())

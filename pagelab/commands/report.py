@@ -10,19 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from pagelab.commands.parser import subcommand_parser
 from pagelab.errors import PagelabError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage problem as a one-line PagelabError."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PagelabError(message)
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab report``."""
-    p = _Parser(prog="pagelab report", description=__doc__.splitlines()[0].split(": ", 1)[1],
+    p = subcommand_parser(prog="pagelab report", description=__doc__.splitlines()[0].split(": ", 1)[1],
                 epilog="The page needs no server and no network: open it from file://.")
     p.add_argument("directory", type=Path, help="a sweep folder (summary.parquet) or a pagelab figures folder")
     p.add_argument("-o", "--output", type=Path, default=None, help="the HTML file (default: DIR/report.html)")

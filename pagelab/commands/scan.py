@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pagelab.commands.dataset_output import add_output_options, check_output, save
+from pagelab.commands.parser import subcommand_parser
 from pagelab.datasets.scan import FilesScan, scan_tar, start_tree_walk, stop_early_walks
 from pagelab.errors import PagelabError
 
@@ -15,9 +16,9 @@ PROG = "pagelab scan"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab scan``."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=(
+    parser = subcommand_parser(
+        PROG,
+        (
             "Record the sizes of the regular files under PATH (or inside a tarball) as a "
             "'files' dataset. Only sizes are stored: no names, no paths. Hard links count "
             "once, symlinks are not followed, special files are skipped and counted."

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pagelab.commands.dataset_output import add_output_options, check_output, save
+from pagelab.commands.parser import subcommand_parser
 from pagelab.datasets.procs import ProcsScan, scan_procs
 from pagelab.errors import PagelabError
 
@@ -14,9 +15,9 @@ PROG = "pagelab scan-procs"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pagelab scan-procs``."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=(
+    parser = subcommand_parser(
+        PROG,
+        (
             "Read /proc/*/smaps into a 'mappings' dataset: one row per mapping with size, rss, "
             "pss, anon, anon_bytes and huge. No names, paths or pids are stored. As root every "
             "process is read; otherwise only the user's own, and the rest are counted as skipped."

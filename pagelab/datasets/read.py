@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from functools import cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
 
 import polars as pl
 
@@ -162,6 +162,18 @@ def _missing(path: Path, column: str, found: list[str]) -> PagelabError:
     return PagelabError(f"{path}: missing column '{column}' (found {', '.join(found)})")
 
 
+@overload
+def integer_column(
+    frame: pl.DataFrame, column: str, path: Path, *, required: Literal[True] = True, found: list[str] | None = None
+) -> pl.Series: ...
+
+
+@overload
+def integer_column(
+    frame: pl.DataFrame, column: str, path: Path, *, required: bool, found: list[str] | None = None
+) -> pl.Series | None: ...
+
+
 def integer_column(
     frame: pl.DataFrame, column: str, path: Path, *, required: bool = True, found: list[str] | None = None
 ) -> pl.Series | None:
@@ -238,9 +250,7 @@ def read_table(dataset: Dataset) -> pl.DataFrame:
     """Read ``dataset`` and validate it; raise :class:`PagelabError` on bad input."""
     path = dataset.path
     if dataset.kind == "vm_timeseries":
-        from pagelab.fleet.stream import (
-            read_trace,  # the fleet's own reader validates it
-        )
+        from pagelab.datasets.trace import read_trace
 
         return read_trace(path)
     found: list[str] | None = None

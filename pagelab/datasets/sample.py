@@ -82,11 +82,11 @@ def _scan_grouped(path: Path) -> pl.DataFrame | None:
     else:
         counts = [pl.len().cast(pl.Int64).alias("count")]
     groups = pl.scan_parquet(path).group_by("size").agg(counts).collect()
-    sizes = groups["size"]
-    bad = groups.height == 0 or sizes.null_count() > 0 or (sizes.min() or 0) < 0 or (sizes.max() or 0) > INT64_MAX
+    # Every size and count present and within 0 .. INT64_MAX (a null comparison makes it null: not ok).
+    ok = (pl.col("size").null_count() == 0) & pl.col("size").is_between(0, INT64_MAX).all()
     if has_count:
-        bad = bad or groups["_nulls"].sum() > 0 or groups["_low"].min() < 0 or groups["_high"].max() > INT64_MAX
-    if bad:
+        ok = ok & (pl.col("_nulls").sum() == 0) & (pl.col("_low").min() >= 0) & (pl.col("_high").max() <= INT64_MAX)
+    if groups.height == 0 or not groups.select(ok).item():
         return None
     return groups.select(pl.col("size").cast(pl.Int64), "count").sort("size")
 

@@ -33,13 +33,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn, Self, cast
 
 from pagelab.errors import PagelabError
 from pagelab.units import format_bytes
 
 if TYPE_CHECKING:
     import polars as pl
+    from polars._typing import PolarsDataType
 
 KIND = "files"
 
@@ -69,14 +70,14 @@ FIND_EXPRESSION = ("(", "-type", "d", "-printf", _DIRECTORY_FORMAT, "-o", "-link
                    "-o", "-printf", FIND_FORMAT, ")")
 
 
-def _walk_schema() -> dict[str, pl.DataType]:
+def _walk_schema() -> dict[str, PolarsDataType]:
     import polars as pl
 
     return {"type": pl.String, "size": pl.Int64, "blocks": pl.Int64, "dev": pl.UInt64, "ino": pl.UInt64,
             "links": pl.UInt64}
 
 
-def files_schema() -> dict[str, pl.DataType]:
+def files_schema() -> dict[str, PolarsDataType]:
     """The columns of a files scan: apparent size and allocated bytes (null for a tarball)."""
     import polars as pl
 
@@ -452,11 +453,11 @@ class _StrictTarInfo(tarfile.TarInfo):
     """
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Self:
         """Read one header; raise ReadError unless it is valid or the end marker."""
         try:
             return super().fromtarfile(tarfile_)
-        except tarfile.EOFHeaderError:
+        except tarfile.EOFHeaderError:  # type: ignore[attr-defined]  # in tarfile, not in typeshed
             raise
         except tarfile.HeaderError as exc:
             if tarfile_.offset == 0:
@@ -472,14 +473,15 @@ def detect_compression(head: bytes) -> str | None:
 def _decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
     """A streaming reader of ``raw`` decompressed."""
     if compression == "gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        # A binary file like the others; typeshed leaves IO[bytes] out of GzipFile's bases.
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     if compression == "xz":
         return lzma.LZMAFile(raw)
     if compression == "bz2":
         return bz2.BZ2File(raw)
     import zstandard
 
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
 def _open_tar(raw: IO[bytes], compression: str | None) -> tarfile.TarFile:
@@ -513,7 +515,8 @@ def _read_members(
     seen = 0
     with _open_tar(raw, compression) as archive:
         while (member := archive.next()) is not None:
-            archive.members.clear()  # a listing needs no index: keep memory flat
+            # A listing needs no index: keep memory flat. (TarFile.members is missing from typeshed.)
+            archive.members.clear()  # type: ignore[attr-defined]
             if member.isreg():
                 sizes.append(member.size)
             elif (reason := _member_reason(member)) is not None:

@@ -1,20 +1,29 @@
-"""Polars helpers shared by the figure data functions: validation, sizes, variant labels."""
+"""Polars helpers shared by the figure data functions: validation, sizes, variant labels.
+
+What a figure knows about strategies beyond the results rows (default page sizes, preset
+names) it reads from the sweep manifest (:mod:`pagelab.sweep.manifest`), a frame like the rows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import polars as pl
 
 from pagelab.errors import PagelabError
-from pagelab.strategies.registry import installed_strategies
-from pagelab.units import parse_size
+from pagelab.units import SIZE_PATTERN, SIZE_SUFFIXES
 
 Summary = pl.DataFrame | pl.LazyFrame
+BASE_PAGE = 4096  # base4k's page: it has no page_size parameter
 
-# memparse() suffixes; "" is plain bytes.
-_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
-_SIZE_PATTERN = r"^\s*(\d+)\s*([KMGTPEkmgtpe]?)(?:i?B)?\s*$"
+
+def number(value: object) -> float:
+    """A polars scalar (a Series' min or max, one cell) of a numeric column, as a float.
+
+    polars types such scalars as any Python literal; figures take them from numbers only.
+    """
+    return float(cast(float, value))
 
 
 def collect(summary: Summary) -> pl.DataFrame:
@@ -37,11 +46,14 @@ def require_rows(frame: pl.DataFrame, figure: str, what: str) -> pl.DataFrame:
 
 
 def size_bytes(expr: pl.Expr) -> pl.Expr:
-    """Parse sizes such as ``4K``, ``16G`` or ``4096`` into Int64 bytes (null if not a size)."""
+    """Parse sizes such as ``4K``, ``16G`` or ``4096`` into Int64 bytes (null if not a size).
+
+    The grammar is :func:`pagelab.units.parse_size`'s; hexadecimal numbers give null here.
+    """
     text = expr.cast(pl.String)
-    number = text.str.extract(_SIZE_PATTERN, 1).cast(pl.Int64, strict=False)
-    suffix = text.str.extract(_SIZE_PATTERN, 2).str.to_uppercase()
-    return number * suffix.replace_strict(_SUFFIX, default=None, return_dtype=pl.Int64)
+    number = text.str.extract(SIZE_PATTERN, 1).cast(pl.Int64, strict=False)
+    suffix = text.str.extract(SIZE_PATTERN, 2).str.to_uppercase()
+    return number * suffix.replace_strict(SIZE_SUFFIXES, default=None, return_dtype=pl.Int64)
 
 
 def size_label(expr: pl.Expr) -> pl.Expr:
@@ -54,23 +66,29 @@ def size_label(expr: pl.Expr) -> pl.Expr:
     return label
 
 
-def default_page_sizes() -> dict[str, int]:
-    """Base page of each installed strategy with a ``page_size`` parameter, plus base4k's 4 KiB."""
-    sizes = {"base4k": 4096}
-    for name, registered in installed_strategies().items():
-        default = getattr(registered.spec.params(), "page_size", None)
-        if default is not None:
-            sizes[name] = parse_size(default, f"strategy {name}: page_size")
+def defaults_rows(manifest: pl.DataFrame) -> pl.DataFrame:
+    """The manifest's defaults rows: one per (strategy, workload), its default parameters."""
+    return manifest.filter(pl.col("preset").is_null())
+
+
+def default_page_sizes(manifest: pl.DataFrame) -> dict[str, int]:
+    """Each strategy's default base page (its ``strategy.page_size``), plus base4k's 4 KiB."""
+    sizes = {"base4k": BASE_PAGE}
+    if "strategy.page_size" in manifest.columns:
+        known = (defaults_rows(manifest).filter(pl.col("strategy.page_size").is_not_null())
+                 .unique("strategy", keep="first", maintain_order=True)
+                 .select("strategy", size=size_bytes(pl.col("strategy.page_size"))))
+        sizes |= dict(known.iter_rows())  # a few strategies, not rows
     return sizes
 
 
-def page_bytes(frame: pl.DataFrame) -> pl.Expr:
+def page_bytes(frame: pl.DataFrame, manifest: pl.DataFrame) -> pl.Expr:
     """The base page a row ran with: ``strategy.page_size``, else its strategy's default.
 
     base4k is 4 KiB; strategies without a base page size give null (they stay out of
     page-size figures).
     """
-    default = pl.col("strategy").replace_strict(default_page_sizes(), default=None, return_dtype=pl.Int64)
+    default = pl.col("strategy").replace_strict(default_page_sizes(manifest), default=None, return_dtype=pl.Int64)
     if "strategy.page_size" in frame.columns:
         return pl.coalesce(size_bytes(pl.col("strategy.page_size")), default)
     return default
@@ -120,7 +138,7 @@ def seeds_note(seeds: pl.Series) -> str:
     ``'mean and 95 % CI over 20 seeds'``; ``'over 3-20 seeds'`` when the counts differ;
     ``'1 seed (no interval)'`` when nothing was repeated.
     """
-    lo, hi = int(seeds.min()), int(seeds.max())
+    lo, hi = int(number(seeds.min())), int(number(seeds.max()))
     if hi <= 1:
         return "1 seed (no interval)"
     count = f"{hi}" if lo == hi else f"{lo}-{hi}"
@@ -154,39 +172,23 @@ def carve_out(frame: pl.DataFrame) -> pl.Expr:
     return pl.coalesce(*options) if options else pl.lit(None, pl.String)
 
 
-def strategy_presets() -> dict[str, tuple[str, dict[str, str]]]:
-    """The shipped strategy presets (``conf/strategy/*.yaml``): name -> (its strategy, its parameters).
-
-    Results name a preset's strategy (page2m runs say ``strategy=page16k``); the parameters
-    tell the preset apart (``strategy.page_size=2M``).
-    """
-    from importlib.resources import files
-
-    import yaml
-
-    out = {}
-    for path in sorted(files("pagelab.conf").joinpath("strategy").iterdir(), key=lambda p: p.name):
-        if not path.name.endswith(".yaml"):
-            continue
-        cfg = yaml.safe_load(path.read_text()) or {}
-        bases = [d for d in cfg.get("defaults", []) if isinstance(d, str) and d != "_self_"]
-        if bases:
-            out[path.name.removesuffix(".yaml")] = (bases[0], {k: str(v) for k, v in cfg.items() if k != "defaults"})
-    return out
-
-
-def preset_label(frame: pl.DataFrame) -> pl.Expr:
+def preset_label(frame: pl.DataFrame, manifest: pl.DataFrame) -> pl.Expr:
     """Each row's strategy as the user named it: a preset's name where its parameters match
-    (sizes compared by bytes), else ``strategy``. page2m keeps its own name, colour and legend entry."""
+    (sizes compared by bytes), else ``strategy``. page2m keeps its own name, colour and legend entry.
+
+    The presets are the manifest's preset rows: the parameters each sets are its non-null ones.
+    """
     label = pl.col("strategy")
-    for name, (base, params) in reversed(list(strategy_presets().items())):
-        columns = {f"strategy.{k}": v for k, v in params.items()}
+    presets = manifest.filter(pl.col("preset").is_not_null())
+    params = [c for c in presets.columns if c.startswith("strategy.")]
+    for row in reversed(presets.sort("preset").to_dicts()):  # a few presets: the first name wins
+        columns = {c: row[c] for c in params if row[c] is not None}
         if not all(c in frame.columns for c in columns):
             continue
-        match = pl.col("strategy") == base
+        match = pl.col("strategy") == row["strategy"]
         for column, value in columns.items():
             wanted = pl.select(size_bytes(pl.lit(value))).item()
             match &= (size_bytes(pl.col(column)) == wanted) if wanted is not None else (
                 pl.col(column).cast(pl.String) == value)
-        label = pl.when(match).then(pl.lit(name)).otherwise(label)
+        label = pl.when(match).then(pl.lit(row["preset"])).otherwise(label)
     return label

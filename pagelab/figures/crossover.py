@@ -9,6 +9,7 @@ from matplotlib.lines import Line2D
 from pagelab.figures.common import (
     Summary,
     collect,
+    number,
     page_bytes,
     require_columns,
     require_rows,
@@ -38,7 +39,7 @@ BASE_PAGE = 4096
 _GROUP = ["dataset", "cache", "page_bytes"]
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Overhead per dataset, cache, page size and RAM, plus the RAM where each page size wins.
 
     overhead = memmap + internal fragmentation, summarised over seeds (mean and 95 %
@@ -54,11 +55,13 @@ def data(summary: Summary) -> pl.DataFrame:
     size S: ``beats_<S>_from_bytes`` and ``beats_<S>`` (null on rows of S or smaller), so
     16K against 64K is not read off two comparisons with 4K. ``best`` marks, at each RAM,
     the page size with the lowest mean overhead among those that fit.
+
+    ``manifest``: the sweep manifest (each strategy's default base page).
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
     rows = frame.filter(pl.col("workload.files.dataset").is_not_null())
-    rows = rows.with_columns(page_bytes=page_bytes(rows)).filter(pl.col("page_bytes").is_not_null()).with_columns(
+    rows = rows.with_columns(page_bytes=page_bytes(rows, manifest)).filter(pl.col("page_bytes").is_not_null()).with_columns(
         dataset="workload.files.dataset", cache="workload.files.cache",
         overhead_bytes=pl.col("memmap_bytes") + pl.col("internal_frag_bytes"),
     )
@@ -156,7 +159,7 @@ def render(frame: pl.DataFrame) -> Figure:
     fig = new_figure(DOUBLE_WIDTH, 0.5 + 2.3 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())
-    lo, hi = frame["installed_bytes"].min(), frame["installed_bytes"].max()
+    lo, hi = number(frame["installed_bytes"].min()), number(frame["installed_bytes"].max())
     hansen = bool(set(frame["dataset"].to_list()) & set(HANSEN_DATASETS))
     series = frame.select("page_bytes", "strategy", "page_size").unique(maintain_order=True).sort("page_bytes")
     handles = [Line2D([], [], color=colours[s], marker="o", label=f"{size} pages ({s})")
@@ -164,7 +167,8 @@ def render(frame: pl.DataFrame) -> Figure:
     for ax, (dataset, cache) in zip(axes, panels, strict=False):
         part = frame.filter(pl.col("dataset") == dataset, pl.col("cache") == cache)
         drawn = part.filter(pl.col("fits"))
-        notes, misfits = [], {}
+        notes: list[tuple[str, str]] = []
+        misfits: dict[int | None, list[str]] = {}
         for (_page, strategy, size), line in part.group_by("page_bytes", "strategy", "page_size", maintain_order=True):
             colour = colours[strategy]
             points = line.filter(pl.col("fits"))
@@ -179,7 +183,7 @@ def render(frame: pl.DataFrame) -> Figure:
                 kind, cross = line[f"beats_{smaller}"][0], line[f"beats_{smaller}_from_bytes"][0]
                 if kind in ("crossing", "always") and points.height:
                     at_most = "≤ " if kind == "always" else ""
-                    notes.append((shade(colour, 1), f"{size} beats {smaller} from {at_most}{format_bytes_short(cross)}"))
+                    notes.append((shade(colour, 1), f"{size} beats {smaller} from {at_most}{format_bytes_short(number(cross))}"))
                 elif kind == "never" and points.height:
                     notes.append((shade(colour, 1), f"{size} never beats {smaller} up to {format_bytes_short(hi)}"))
             if points.height < line.height:  # grouped by threshold: one note line for all sizes
@@ -195,8 +199,8 @@ def render(frame: pl.DataFrame) -> Figure:
                     bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         bytes_axis(ax, "x", min(lo, HANSEN_CROSSOVER_BYTES) if hansen else lo, hi)
         if drawn.height:
-            top = drawn["overhead_bytes_hi"].fill_null(drawn["overhead_bytes_mean"]).max()
-            bottom = drawn["overhead_bytes_lo"].fill_null(drawn["overhead_bytes_mean"]).min()
+            top = number(drawn["overhead_bytes_hi"].fill_null(drawn["overhead_bytes_mean"]).max())
+            bottom = number(drawn["overhead_bytes_lo"].fill_null(drawn["overhead_bytes_mean"]).min())
             bytes_axis(ax, "y", bottom, top)
             # Headroom above the data for the notes, so they never cover a line.
             share = min(0.1 + 0.085 * len(notes), 0.5)

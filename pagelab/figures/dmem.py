@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import polars as pl
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -17,6 +19,7 @@ from pagelab.figures.common import (
     Summary,
     carve_out,
     collect,
+    number,
     require_columns,
     seeds_note,
     size_bytes,
@@ -45,7 +48,7 @@ _DMEM = r"^\s*(!?)(\d+[KMGTPEkmgtpe]?)(?::[^@]*)?\s*$"
 _GROUP = ["mix", "variant"]
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Memory sold and guests (mean and 95 % interval over seeds) per VM mix, variant and kernel share.
 
     Runs at the workload's default settings but for dmem= and the VM mix (both free), of
@@ -59,12 +62,14 @@ def data(summary: Summary) -> pl.DataFrame:
     mix, strategy, variant, kernel_share_bytes, guest_bytes_mean/_lo/_hi,
     guests_mean/_lo/_hi, seeds, fits (false if any seed did not fit), not_fitting_runs,
     is_optimum, is_cliff.
+
+    ``manifest``: the sweep manifest, whose defaults rows say which runs are at the defaults.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
     if not set(CARVE_OUT_COLUMNS) & set(frame.columns):
         raise PagelabError(f"figure {NAME}: the results lack column(s) {' or '.join(CARVE_OUT_COLUMNS[:2])}")
-    with_guests = at_defaults(frame.filter(pl.col("guests").is_not_null()), prefixes=("workload.",),
+    with_guests = at_defaults(frame.filter(pl.col("guests").is_not_null()), manifest, prefixes=("workload.",),
                               free=("workload.dmem", MIX))
     with_guests = with_guests.with_columns(mix=pl.col(MIX) if MIX in frame.columns else pl.lit(None, pl.String))
     spec = carve_out(with_guests)
@@ -135,12 +140,13 @@ def render(frame: pl.DataFrame) -> Figure:
     for variant, strategy in order:  # the strategy's colour, darker per variant
         colour_of[variant] = shade(colours[strategy], seen.get(strategy, 0))
         seen[strategy] = seen.get(strategy, 0) + 1
-    style = {v: {"linestyle": _DASHES[i % len(_DASHES)], "linewidth": max(2.2 - 0.5 * i, 0.8)}
+    style: dict[str, dict[str, Any]] = {v: {"linestyle": _DASHES[i % len(_DASHES)], "linewidth": max(2.2 - 0.5 * i, 0.8)}
              for i, (v, _s) in enumerate(order)}  # wider first: a variant on top of an identical one leaves it visible
     shares = curves["kernel_share_bytes"].unique().sort().to_numpy() / GiB
-    top = frame["guest_bytes_mean"].max() / GiB
+    top = number(frame["guest_bytes_mean"].max()) / GiB
     log_x = shares.max() / shares.min() > 8  # a wide grid reads best on a log axis
-    xlim = (shares.min() / 1.1, shares.max() * 1.1) if log_x else (shares.min() - 0.6, shares.max() + 0.6)
+    least, most = float(shares.min()), float(shares.max())
+    xlim = (least / 1.1, most * 1.1) if log_x else (least - 0.6, most + 0.6)
     for ax, mix in zip(axes, mixes, strict=False):
         part = curves.filter(pl.col("mix").eq_missing(mix))
         optima = []
@@ -169,7 +175,7 @@ def render(frame: pl.DataFrame) -> Figure:
                 ax.axhspan(lo / GiB, hi / GiB, color=colours[BASELINE], alpha=0.12, linewidth=0)
         cliffs = part.filter(pl.col("is_cliff"))
         if cliffs.height:
-            edge = cliffs["kernel_share_bytes"].max() / GiB
+            edge = number(cliffs["kernel_share_bytes"].max()) / GiB
             ax.axvspan(xlim[0], edge, color="0.5", alpha=0.1, linewidth=0)
             axis = math.log if log_x else float
             at = (axis(edge) - axis(xlim[0])) / (axis(xlim[1]) - axis(xlim[0]))
@@ -198,7 +204,7 @@ def render(frame: pl.DataFrame) -> Figure:
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.set_xlim(*xlim)
     ax.set_ylim(0, math.ceil(top * 1.12 / 10) * 10)  # by the means: a few seeds' wide bands may run off
-    handles = [Line2D([], [], color=colour_of[v], marker="o", markersize=2.5, **style[v], label=v) for v, _s in order]
+    handles: list[Artist] = [Line2D([], [], color=colour_of[v], marker="o", markersize=2.5, **style[v], label=v) for v, _s in order]
     if frame["kernel_share_bytes"].is_null().any():
         handles.append(Line2D([], [], color=colours[BASELINE], linestyle=(0, (4, 2)), linewidth=1,
                               label=f"{BASELINE} (no carve-out)"))

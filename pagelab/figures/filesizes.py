@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from pagelab import datasets
 from pagelab.errors import PagelabError
-from pagelab.figures.common import Summary, collect
+from pagelab.figures.common import Summary, collect, number
 from pagelab.figures.style import DOUBLE_WIDTH, bytes_axis, new_figure, sequential
 
 NAME = "filesizes"
@@ -39,7 +39,7 @@ def cdf(files: pl.DataFrame) -> pl.DataFrame:
     published histograms, so no synthetic in-bucket sizes show. Columns: size_bytes,
     files_pct, bytes_pct.
     """
-    top = max(int(files["size"].max()), 1)
+    top = max(int(number(files["size"].max())), 1)
     powers = [1 << k for k in range((top - 1).bit_length() + 1)]
     grid = pl.DataFrame({"size_bytes": powers}, schema={"size_bytes": pl.Int64})
     # join_asof "forward": the smallest power of two >= size (exact integer arithmetic).
@@ -100,7 +100,7 @@ def render(frame: pl.DataFrame) -> Figure:
             # Labels where the curves are not: low for files (curves rise early), high for bytes.
             y, va = (2, "bottom") if measure == "files" else (98, "top")
             ax.text(size * 1.15, y, label, rotation=90, ha="left", va=va, fontsize=6, color="0.35")
-        bytes_axis(ax, "x", frame["size_bytes"].min(), frame["size_bytes"].max())
+        bytes_axis(ax, "x", number(frame["size_bytes"].min()), number(frame["size_bytes"].max()))
         ax.set_ylim(0, 100)
         ax.set_title(f"cumulative share of {title}")
         ax.set_xlabel("file size (at most)")

@@ -1,6 +1,8 @@
 """Figure 6: objects the kernel tracks per cached file: 4 KiB pages against folios (model).
 
-The seam for measured data: pass a census from ``pagelab measure`` (columns ``size`` and
+The model's census comes in as a table (``model``: one row per read() size and file size,
+:func:`pagelab.commands.figure_models.folio_model` computes it in the command layer). The
+seam for measured data: pass a census from ``pagelab measure`` (columns ``size`` and
 ``folios``, optional ``pages``, ``read_size``, ``read_ahead_kb``) as ``measured`` and it is
 drawn as points beside the model, which then runs with the measurement's parameters.
 Results rows only tune the model (folio runs' read_ahead_kb and max_order), so whether a
@@ -9,39 +11,26 @@ run fit its machine does not enter this figure.
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
 import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
-from pagelab.figures.common import Summary, collect, size_label
+from pagelab.figures.common import Summary, number, require_columns, size_label
 from pagelab.figures.style import bytes_axis, new_figure, strategy_colors
-from pagelab.models.readahead import folio_census
-from pagelab.strategies.registry import installed_strategies
 
 NAME = "folios"
 TITLE = "Folio census: objects tracked (folios vs 4 KiB pages) against file size, model and measured"
 COLUMNS: tuple[str, ...] = ()  # the model needs no results; folio runs only tune its parameters
 READ_SIZES = (4096, 65536, 1 << 20)  # the read() sizes of the ext4 measurements
 MEASURED_COLUMNS = ("size", "folios")
+# The model table's columns: read_size null is tmpfs (huge=always), which reads no window.
+MODEL_COLUMNS = ("read_size", "size_bytes", "folios")
 # File sizes: 1 KiB to 1 GiB, four points per octave, plus exact powers of two.
-_SIZES = np.unique(np.round(2.0 ** (np.arange(10 * 4, 30 * 4 + 1) / 4)).astype(np.int64))
+SIZES = np.unique(np.round(2.0 ** (np.arange(10 * 4, 30 * 4 + 1) / 4)).astype(np.int64))
 _STYLES = {4096: ":", 65536: "-", 1 << 20: "--"}
-
-
-def _model_params(frame: pl.DataFrame) -> dict[str, int]:
-    """read_ahead_kb and max_order: the folio runs' values if all agree, else the plugin's defaults."""
-    spec = installed_strategies().get("folio")
-    defaults = dataclasses.asdict(spec.spec.params()) if spec else {}
-    params = {"read_ahead_kb": int(defaults.get("read_ahead_kb", 128)), "max_order": int(defaults.get("max_order", 9))}
-    folio = frame.filter(pl.col("strategy") == "folio") if "strategy" in frame.columns else frame.clear()
-    for key in params:
-        column = f"strategy.{key}"
-        if folio.height and column in folio.columns and folio[column].n_unique() == 1:
-            params[key] = int(folio[column][0])
-    return params
 
 
 def check_measured(measured: pl.DataFrame, source: str = "measured census") -> pl.DataFrame:
@@ -77,38 +66,27 @@ def check_measured(measured: pl.DataFrame, source: str = "measured census") -> p
     return out
 
 
-def data(summary: Summary, measured: pl.DataFrame | None = None) -> pl.DataFrame:
+def data(summary: Summary, model: pl.DataFrame, measured: pl.DataFrame | None = None) -> pl.DataFrame:
     """Objects per file size: 4 KiB pages, model folios per read() size, tmpfs, measured.
 
+    ``model`` has :data:`MODEL_COLUMNS` (the census of :data:`SIZES` per read() size, with
+    the folio runs' and the measurement's parameters); ``summary`` is not read here.
     Columns: source (model | measured), series, read_size (null where it does not apply),
-    size_bytes, objects. The model's read_ahead_kb is the measurement's when it has one.
+    size_bytes, objects.
     """
-    params = _model_params(collect(summary))
-    read_sizes = list(READ_SIZES)
-    checked = None
-    if measured is not None:
-        checked = check_measured(measured)
-        read_sizes = sorted(set(read_sizes) | set(checked["read_size"].drop_nulls().to_list()))
-        if "read_ahead_kb" in measured.columns:
-            values = measured["read_ahead_kb"].drop_nulls().unique()
-            if values.len() == 1:  # draw the model for the device that was measured
-                params["read_ahead_kb"] = int(values[0])
-    sizes = pl.Series("size_bytes", _SIZES)
-    pages = pl.DataFrame({"size_bytes": sizes}).with_columns(
+    require_columns(model, MODEL_COLUMNS, NAME)
+    checked = check_measured(measured) if measured is not None else None
+    pages = pl.DataFrame({"size_bytes": pl.Series("size_bytes", SIZES)}).with_columns(
         source=pl.lit("model"), series=pl.lit("4 KiB pages"), read_size=pl.lit(None, pl.Int64),
         objects=(pl.col("size_bytes") + 4095) // 4096,
     )
-    parts = [pages]
-    for read_size in read_sizes:  # one vectorised census per read() size
-        census = folio_census(sizes, read_size=read_size, **params)
-        parts.append(pl.DataFrame({"size_bytes": sizes, "objects": census["folios"]}).with_columns(
-            source=pl.lit("model"), read_size=pl.lit(read_size, pl.Int64),
-            series=pl.concat_str(pl.lit("folios, read() "), size_label(pl.lit(read_size, pl.Int64))),
-        ))
-    tmpfs = folio_census(sizes, max_order=params["max_order"], eof="round_up")
-    parts.append(pl.DataFrame({"size_bytes": sizes, "objects": tmpfs["folios"]}).with_columns(
-        source=pl.lit("model"), series=pl.lit("folios, tmpfs huge=always"), read_size=pl.lit(None, pl.Int64),
-    ))
+    folio_rows = model.select(
+        source=pl.lit("model"),
+        series=pl.when(pl.col("read_size").is_null()).then(pl.lit("folios, tmpfs huge=always"))
+        .otherwise(pl.concat_str(pl.lit("folios, read() "), size_label(pl.col("read_size")))),
+        read_size=pl.col("read_size").cast(pl.Int64), size_bytes="size_bytes", objects="folios",
+    )
+    parts = [pages, folio_rows]
     if checked is not None:
         parts.append(checked.select(
             source=pl.lit("measured"),
@@ -131,9 +109,10 @@ def render(frame: pl.DataFrame) -> Figure:
     """Log-log steps: 4 KiB pages in base4k's colour, folio lines in folio's, measured as points."""
     fig = new_figure(height=3.3)
     ax = fig.add_subplot()
-    colours = strategy_colors()
+    colours = strategy_colors(["base4k", "folio"])
     model = frame.filter(pl.col("source") == "model")
     for (series, read_size), line in model.group_by("series", "read_size", maintain_order=True):
+        style: dict[str, Any]
         if series == "4 KiB pages":
             style = {"color": colours.get("base4k", "black"), "linestyle": "-", "linewidth": 2.2}
         elif read_size is None:
@@ -147,7 +126,7 @@ def render(frame: pl.DataFrame) -> Figure:
     for i, (series, points) in enumerate(measured.group_by("series", maintain_order=True)):
         ax.scatter(points["size_bytes"], points["objects"], marker=markers[i % len(markers)], s=14,
                    facecolors="none", edgecolors="black", linewidths=0.7, zorder=5, label=series[0])
-    bytes_axis(ax, "x", frame["size_bytes"].min(), frame["size_bytes"].max())
+    bytes_axis(ax, "x", number(frame["size_bytes"].min()), number(frame["size_bytes"].max()))
     ax.set_yscale("log")
     ax.set_xlabel("file size")
     ax.set_ylabel("objects tracked per file")

@@ -12,6 +12,7 @@ from pagelab.figures.common import (
     NOT_FITTING,
     Summary,
     collect,
+    number,
     page_bytes,
     preset_label,
     require_columns,
@@ -34,7 +35,7 @@ COLUMNS = ("strategy", "workload", "requested_bytes", "allocated_bytes", "worklo
 WORKLOAD = "pagecache"  # every file of the dataset cached, nothing else on the machine
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Percent of page cache above the files' bytes, per dataset and base page size.
 
     Reads ``pagecache`` runs of base4k and of page-size strategies (``strategy.page_size``).
@@ -43,15 +44,17 @@ def data(summary: Summary) -> pl.DataFrame:
     the files: its point stays, with fits=false (false if any seed did not fit). Columns:
     dataset, strategy, label (the preset's name, page2m, where the run was one), page_bytes, page_size, requested_bytes, allocated_bytes (means),
     above_pct_mean, above_pct_lo, above_pct_hi, seeds, fits.
+
+    ``manifest``: the sweep manifest (default base pages, preset names).
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
     rows = frame.filter(pl.col("workload") == WORKLOAD, pl.col("workload.files.dataset").is_not_null())
-    rows = rows.with_columns(page_bytes=page_bytes(rows)).filter(pl.col("page_bytes").is_not_null())
+    rows = rows.with_columns(page_bytes=page_bytes(rows, manifest)).filter(pl.col("page_bytes").is_not_null())
     require_rows(rows, NAME, f"'{WORKLOAD}' runs of base4k or a page-size strategy")
     keys = ["dataset", "strategy", "label", "page_bytes"]
     rows = rows.with_columns(
-        label=preset_label(rows),  # page2m, not page16k at 2M: its own colour and legend entry
+        label=preset_label(rows, manifest),  # page2m, not page16k at 2M: its own colour and legend entry
         dataset="workload.files.dataset",
         above_pct=100 * (pl.col("allocated_bytes") / pl.col("requested_bytes") - 1),
     )
@@ -82,7 +85,7 @@ def render(frame: pl.DataFrame) -> Figure:
     axes = fig.subplots(1, len(datasets), sharey=True, squeeze=False)[0]
     colours = strategy_colors(frame["label"].unique().to_list())
     mean = frame["above_pct_mean"]
-    floor = max(mean.filter(mean > 0).min() or 1.0, 1e-3) / 3
+    floor = max(number(mean.filter(mean > 0).min() or 1.0), 1e-3) / 3
     for ax, dataset in zip(axes, datasets, strict=True):
         part = frame.filter(pl.col("dataset") == dataset)
         heights = part["above_pct_mean"].clip(lower_bound=floor).to_numpy()
@@ -112,7 +115,7 @@ def render(frame: pl.DataFrame) -> Figure:
         ax.set_xlabel("base page size")
         ax.grid(axis="x", visible=False)
     axes[0].set_ylabel("page cache above the files' bytes")
-    top = frame["above_pct_hi"].fill_null(frame["above_pct_mean"]).max()
+    top = number(frame["above_pct_hi"].fill_null(frame["above_pct_mean"]).max())
     axes[0].set_ylim(floor, max(top, max(HANSEN_OVER_DISK_PCT.values())) * 6)
     handles, labels = [], []
     for ax in axes:  # Hansen's marks appear only in the kernel tree's panel

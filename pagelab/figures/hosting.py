@@ -53,7 +53,7 @@ COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "fits", *QUANTITIE
 CARVE_OUTS = ("strategy.dmem", "strategy.boot_pool")
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Mean and 95 % interval over seeds of each quantity, per variant, at the workload's defaults.
 
     Reads runs with guests at their workload's default settings (VM mix, dmem=, ...);
@@ -63,10 +63,12 @@ def data(summary: Summary) -> pl.DataFrame:
     total, and the memory left free after packing (free_bytes, every pool). Long format,
     one row per variant and quantity: strategy, variant, quantity, mean, lo, hi (null for
     one seed), seeds, fits (false if any seed's host needs did not fit).
+
+    ``manifest``: the sweep manifest, whose defaults rows say which runs are at the defaults.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
-    rows = at_defaults(frame.filter(pl.col("guests").is_not_null()), prefixes=("workload.",))
+    rows = at_defaults(frame.filter(pl.col("guests").is_not_null()), manifest, prefixes=("workload.",))
     if "workload.dmem" in rows.columns:
         spec = carve_out(rows)
         rows = rows.filter(spec.is_null() | (spec == pl.col("workload.dmem").cast(pl.String)))

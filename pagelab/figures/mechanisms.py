@@ -61,17 +61,19 @@ def _matches(frame: pl.DataFrame, strategy: str, params: dict[str, str]) -> pl.E
     return condition
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Mean and 95 % interval over seeds of metadata, free memory and memory sold, per mechanism.
 
     Reads runs with guests at their workload's default settings whose boot-time carve-out
     (dmemfs's and devdax's ``dmem``) is the workload's ``dmem=``, and keeps the mechanisms
     of :data:`MECHANISMS` that are present. Long format: mechanism, strategy, quantity,
     mean, lo, hi (null for one seed), seeds, fits (false if any seed's host needs did not fit).
+
+    ``manifest``: the sweep manifest, whose defaults rows say which runs are at the defaults.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
-    rows = at_defaults(frame.filter(pl.col("guests").is_not_null()), prefixes=("workload.",))
+    rows = at_defaults(frame.filter(pl.col("guests").is_not_null()), manifest, prefixes=("workload.",))
     if "workload.dmem" in rows.columns:
         spec = carve_out(rows)
         rows = rows.filter(spec.is_null() | (spec == pl.col("workload.dmem").cast(pl.String)))
@@ -113,7 +115,8 @@ def render(frame: pl.DataFrame) -> Figure:
     fits_of = dict(frame.select("mechanism", "fits").unique(maintain_order=True).iter_rows())
     colours = strategy_colors(frame["strategy"].unique().to_list())
     # Mechanisms of one strategy (memdesc's two variants) share its colour, darker per variant.
-    colour, seen = [], {}
+    colour: list[str] = []
+    seen: dict[str, int] = {}
     for m in mechanisms:
         s = strategy_of[m]
         colour.append(shade(colours[s], seen.get(s, 0)))

@@ -11,6 +11,7 @@ from pagelab.figures.common import (
     NOT_FITTING,
     Summary,
     collect,
+    number,
     require_columns,
     with_variants,
 )
@@ -103,11 +104,12 @@ def render(frame: pl.DataFrame) -> Figure:
     # (there are a dozen, below and above base4k's) runs under every label.
     ax.scatter(xs, ys, s=40, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
                label=ARTICLE_LABEL)
-    lo = min(frame["installed_bytes"].min(), *xs)
-    hi = max(frame["installed_bytes"].max(), *xs)
+    lo = min(number(frame["installed_bytes"].min()), *xs)
+    hi = max(number(frame["installed_bytes"].max()), *xs)
     bytes_axis(ax, "x", lo, hi)
     positive = frame.filter(pl.col("metadata_bytes") > 0)["metadata_bytes"]
-    bytes_axis(ax, "y", min(positive.min() if positive.len() else 1, *ys), max(frame["metadata_bytes"].max(), *ys))
+    bytes_axis(ax, "y", min(number(positive.min()) if positive.len() else 1, *ys),
+               max(number(frame["metadata_bytes"].max()), *ys))
     # Coinciding lines show as one: name them (folio and a runtime hvo pool draw base4k's memmap).
     same = (
         frame.group_by("variant", maintain_order=True)
@@ -122,6 +124,8 @@ def render(frame: pl.DataFrame) -> Figure:
     ax.set_xlabel("installed RAM")
     ax.set_ylabel("page metadata (memmap + descriptors)")
     # Below the axes: inside, the lines of every strategy pass under it somewhere.
-    ax.get_legend().remove()  # seaborn's, inside the axes
+    seaborn_legend = ax.get_legend()  # seaborn's, inside the axes
+    if seaborn_legend is not None:
+        seaborn_legend.remove()
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, handlelength=2.6)
     return fig

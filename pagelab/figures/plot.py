@@ -15,7 +15,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
-from pagelab.figures.common import size_bytes
+from pagelab.figures.common import number, size_bytes
 from pagelab.figures.style import (
     COLUMN_WIDTH,
     bytes_axis,
@@ -162,7 +162,7 @@ def render(frame: pl.DataFrame, axes: Encoding, *, logy: bool = False) -> Figure
                     ax.scatter(misfits[numeric].to_numpy(), misfits["mean"].to_numpy(), s=14, zorder=3,
                                facecolors="white", edgecolors=[palette[h] for h in misfits["_hue"]], linewidths=0.8)
                 if numeric == X_BYTES or axes.x.endswith("_bytes"):
-                    bytes_axis(ax, "x", float(frame[numeric].min()), float(frame[numeric].max()))
+                    bytes_axis(ax, "x", number(frame[numeric].min()), number(frame[numeric].max()))
             else:
                 shown = panel.with_columns(pl.col(axes.x).cast(pl.String))
                 order = frame[axes.x].cast(pl.String).unique(maintain_order=True).to_list()
@@ -191,9 +191,9 @@ def render(frame: pl.DataFrame, axes: Encoding, *, logy: bool = False) -> Figure
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color=colour, marker="o", markersize=3, label=level) for level, colour in colours.items()]
-        fig.legend(handles=handles, title=_label(axes.hue), loc="outside right upper", frameon=False)
-    seeds = frame["seeds"].max()
-    title = f"mean and 95 % interval over {seeds} seeds" if seeds and seeds > 1 else "one seed per point"
+        fig.legend(handles=handles, title=_label(axes.hue or ""), loc="outside right upper", frameon=False)
+    seeds = int(number(frame["seeds"].max() or 0))
+    title = f"mean and 95 % interval over {seeds} seeds" if seeds > 1 else "one seed per point"
     if "fits" in frame.columns and not frame["fits"].all():
         title += "; hatched bars: do not fit" if numeric is None else "; hollow points: do not fit"
     fig.suptitle(title, fontsize="small")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,10 @@ _METADATA = {
 }
 
 
+def _savefig(fig: Figure, fmt: str, tmp: Path) -> None:
+    fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt])
+
+
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
     """Write ``stem.pdf``, ``stem.svg`` and ``stem.png`` (each atomically); return the paths.
 
@@ -28,7 +33,7 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     paths = []
     for fmt in FORMATS:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt]))
+        atomic_write(path, partial(_savefig, fig, fmt))
         paths.append(path)
     return paths
 

@@ -1,30 +1,41 @@
-"""One paper style, one palette, byte-unit axes: what every pagelab figure shares."""
+"""One paper style, one palette, byte-unit axes: what every pagelab figure shares.
+
+A strategy's colour follows from its name, except where its plugin declares one: those
+declarations come from the sweep manifest's ``colour`` column, handed to :func:`paper_style`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import matplotlib
+import numpy.typing as npt
+import polars as pl
 from matplotlib import rc_params_from_file
 from matplotlib import style as mpl_style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from pagelab.strategies.registry import installed_strategies
-
 # Column widths in inches (ACM and IEEE single column, two-column spread).
 COLUMN_WIDTH = 3.33
 DOUBLE_WIDTH = 7.0
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+# The strategies of the results and the colour each one's plugin declares (None: from its
+# name), set by paper_style for the figures drawn inside it.
+_DECLARED: ContextVar[Mapping[str, str | None]] = ContextVar("pagelab_declared_colours",
+                                                            default=MappingProxyType({}))
 
 
 def style_path() -> Path:
@@ -33,16 +44,28 @@ def style_path() -> Path:
 
 
 @contextmanager
-def paper_style() -> Iterator[None]:
+def paper_style(colours: Mapping[str, str | None] | None = None) -> Iterator[None]:
     """Apply the paper style (and the Agg-safe warning filters) for the duration of the block.
 
     Rendering and saving must both happen inside: pdf.fonttype and svg.hashsalt are read
-    when the file is written.
+    when the file is written. ``colours``: the results' strategies and their plugins'
+    declared colours (:func:`declared_colours` of the sweep manifest), for
+    :func:`strategy_colors` inside the block.
     """
-    with mpl_style.context(str(style_path())), warnings.catch_warnings():
-        # seaborn 0.13.2 passes copy= to pandas 3, which warns on every call.
-        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
-        yield
+    token = _DECLARED.set(dict(colours or {}))
+    try:
+        with mpl_style.context(str(style_path())), warnings.catch_warnings():
+            # seaborn 0.13.2 passes copy= to pandas 3, which warns on every call.
+            warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+            yield
+    finally:
+        _DECLARED.reset(token)
+
+
+def declared_colours(manifest: pl.DataFrame) -> dict[str, str | None]:
+    """Each strategy of a sweep manifest and the colour its plugin declares (None: none)."""
+    rows = manifest.select("strategy", "colour").unique("strategy", keep="first", maintain_order=True)
+    return dict(rows.sort("strategy").iter_rows())
 
 
 @cache
@@ -79,14 +102,15 @@ def strategy_colour(name: str, declared: str | None = None) -> str:
 
 
 def strategy_colors(extra: Iterable[str] = ()) -> dict[str, str]:
-    """Every installed strategy's colour (sorted by name), then those of ``extra`` names sorted.
+    """The colour of every strategy :func:`paper_style` was given (sorted), then of ``extra`` names sorted.
 
-    ``extra``: strategies found in results but not installed, so a figure never fails on a
-    foreign plugin's rows. Each colour is :func:`strategy_colour` of the name alone.
+    ``extra``: names the figure draws (a preset's, a foreign plugin's), so a figure never
+    fails on a name it was not told of. Each colour is :func:`strategy_colour` of the name
+    and its declared colour.
     """
-    installed = installed_strategies()
-    names = list(installed) + sorted(set(extra) - set(installed))
-    return {name: strategy_colour(name, installed[name].spec.colour if name in installed else None) for name in names}
+    declared = _DECLARED.get()
+    names = sorted(declared) + sorted(set(extra) - set(declared))
+    return {name: strategy_colour(name, declared.get(name)) for name in names}
 
 
 def sequential(n: int) -> list[str]:
@@ -101,7 +125,8 @@ def shade(colour: str, rank: int) -> str:
     """The ``rank``-th variant of a strategy's colour: 0 is the colour, later ones darker."""
     rgb = matplotlib.colors.to_rgb(colour)
     factor = 0.72**rank
-    return matplotlib.colors.to_hex(tuple(c * factor for c in rgb))
+    red, green, blue = (c * factor for c in rgb)
+    return matplotlib.colors.to_hex((red, green, blue))
 
 
 def new_figure(width: float = COLUMN_WIDTH, height: float = 2.4) -> Figure:
@@ -136,7 +161,7 @@ def bytes_axis(ax: Axes, which: str, lo: float, hi: float, max_ticks: int = 6) -
     axis.set_major_formatter(FuncFormatter(lambda value, _pos: format_bytes_short(value)))
 
 
-def finish_panels(axes: Sequence[Axes], used: int, cols: int, ylabel: str) -> None:
+def finish_panels(axes: Sequence[Axes] | npt.NDArray[Any], used: int, cols: int, ylabel: str) -> None:
     """Hide the panels of a grid beyond the ``used`` ones; label the y axes of its first column."""
     for ax in axes[used:]:
         ax.set_visible(False)

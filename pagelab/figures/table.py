@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import polars as pl
 
-from pagelab import __version__
 from pagelab.figures.common import (
     NOT_FITTING,
     Summary,
     collect,
+    number,
     require_columns,
     require_rows,
 )
 from pagelab.figures.defaults import at_defaults
 from pagelab.sweep.seeds import over_seeds
+from pagelab.version import pagelab_version
 
 NAME = "overhead"
 TITLE = "Table: overhead (% of installed memory) per strategy and workload, at the shipped defaults"
@@ -26,16 +27,18 @@ COLUMNS = ("strategy", "workload", "seed", "installed_bytes", "overhead_pct", "f
 DAGGER = r"\textsuperscript{\dag}"
 
 
-def data(summary: Summary) -> pl.DataFrame:
+def data(summary: Summary, manifest: pl.DataFrame) -> pl.DataFrame:
     """Mean overhead_pct and its 95 % interval over seeds per strategy and workload, at the defaults.
 
     Columns: strategy, workload, overhead_pct_mean, overhead_pct_lo, overhead_pct_hi
     (null for one seed), seeds, installed_bytes, fits (false if any run did not fit);
     sorted by strategy, then workloads by installed RAM (small machines first).
+
+    ``manifest``: the sweep manifest, whose defaults rows say which runs are at the defaults.
     """
     frame = collect(summary)
     require_columns(frame, COLUMNS, NAME)
-    rows = require_rows(at_defaults(frame), NAME, "runs at a strategy's and workload's default settings")
+    rows = require_rows(at_defaults(frame, manifest), NAME, "runs at a strategy's and workload's default settings")
     keys = ["strategy", "workload"]
     machine = rows.group_by(keys).agg(installed_bytes=pl.col("installed_bytes").max(), fits=pl.col("fits").all())
     return (
@@ -68,7 +71,7 @@ def render(frame: pl.DataFrame) -> str:
     cell = {(s, w): _cell(*values) for s, w, *values in frame.select(columns).iter_rows()}
     strategies = frame["strategy"].unique(maintain_order=True).to_list()
     body = [[_tex(s), *(cell.get((s, w), "--") for w in workloads)] for s in strategies]
-    lo, hi = int(frame["seeds"].min()), int(frame["seeds"].max())
+    lo, hi = int(number(frame["seeds"].min())), int(number(frame["seeds"].max()))
     seeds = f"{hi} seed{'s' if hi != 1 else ''}" if lo == hi else f"{lo}--{hi} seeds"
     span = len(workloads) + 1
     notes = [f"Mean over {seeds} per cell; $\\pm$: half-width of the 95\\,\\% Student-t interval." if hi > 1
@@ -76,7 +79,7 @@ def render(frame: pl.DataFrame) -> str:
     if not frame["fits"].all():
         notes.append(f"{DAGGER}\\,{_tex(NOT_FITTING)}; the overhead counts only what was placed.")
     lines = [
-        f"% pagelab {__version__}: overhead in % of installed memory (metadata, internal fragmentation,",
+        f"% pagelab {pagelab_version()}: overhead in % of installed memory (metadata, internal fragmentation,",
         "% stranded memory; free memory is not overhead), shipped defaults, mean over seeds.",
         "% Requires \\usepackage{booktabs}.",
         "\\begin{tabular}{l" + "r" * len(workloads) + "}",

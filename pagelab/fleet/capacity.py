@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from omegaconf import DictConfig
 
 from pagelab.allocator import GUEST_MEMORY, REQUEST_SCHEMA, Allocation, Machine
 from pagelab.errors import PagelabError
 from pagelab.fleet.stream import Stream
-from pagelab.pipeline.config import strategy_params
+from pagelab.pipeline.config import RunConfig
 from pagelab.pipeline.placement import (
     Placement,
     capacity,
@@ -62,28 +61,28 @@ class HostModel:
         return (need[:, None, :] <= self.room[None, :, :]).all(axis=2).any(axis=1)
 
 
-def host_model(cfg: DictConfig, stream: Stream) -> HostModel:
+def host_model(run: RunConfig, stream: Stream) -> HostModel:
     """Run the configured strategy on one host's requests and read its capacity and costs."""
-    name = cfg.strategy.name
+    name = run.strategy
     registered = installed_strategies()[name]
     if registered.spec.guest_memory not in GUEST_MEMORY:
         raise PagelabError(f"strategy {name}: guest_memory {registered.spec.guest_memory!r} is not one of "
                            f"{', '.join(GUEST_MEMORY)}")
-    workload = build_workload(cfg.workload, cfg.seed)  # the machine and the host's own needs
+    workload = build_workload(run.workload, run.seed)  # the machine and the host's own needs
     machine, own = workload.machine, workload.requests
     # One guest and one VMM row per distinct (memory, vCPUs): costs are per object.
     kinds = pl.DataFrame({"memory": stream.memory_bytes, "vcpus": stream.vcpus}, schema={
         "memory": pl.Int64, "vcpus": pl.Int64})
     types = kinds.unique(maintain_order=True).sort("memory", "vcpus").with_row_index("type")
     member = kinds.join(types, on=["memory", "vcpus"], how="left", maintain_order="left")["type"].to_numpy()
-    guests = cfg.workload.guests
+    guests = run.workload.guests
     vmm = parse_size(guests.vmm_fixed, "workload.guests.vmm_fixed") + types["vcpus"] * parse_size(
         guests.vmm_per_vcpu, "workload.guests.vmm_per_vcpu")
     ids = types["type"].cast(pl.Int64)
     ones, unplaced = [1] * types.height, [-1] * types.height
     requests = pl.concat([own, _rows("guest", types["memory"], ones, unplaced, ids),
                           _rows("host", vmm, ones, unplaced, ids)])
-    strategy = registered.spec.factory(strategy_params(cfg))
+    strategy = registered.spec.factory(run.params)
     given = requests.select(list(REQUEST_SCHEMA))
     allocation = checked_allocation(f"{name} ({registered.source})", strategy(machine, given), given, machine)
     allocation = dataclasses.replace(allocation, requests=requests.with_columns(allocation.requests.drop(
@@ -93,8 +92,8 @@ def host_model(cfg: DictConfig, stream: Stream) -> HostModel:
     is_own = np.arange(requests.height) < own.height
     host_only = dataclasses.replace(allocation, requests=allocation.requests.filter(pl.Series(is_own)))
     placement = place(machine, host_only, policy="first_fit", cache=workload.cache)
-    room = placement.pools.select("node", "pool", "free_bytes").pivot(on="pool", index="node", values="free_bytes")
-    room = room.sort("node").select(names).to_numpy().astype(np.int64)
+    free = placement.pools.select("node", "pool", "free_bytes").pivot(on="pool", index="node", values="free_bytes")
+    room = free.sort("node").select(names).to_numpy().astype(np.int64)
     capacity(machine, allocation)  # the pools' sizes: raises on a strategy whose pools exceed a node
     guest_rows = allocation.requests.slice(own.height, types.height)
     g = (guest_rows["allocated_bytes"] + guest_rows["stranded_bytes"]).to_numpy()

@@ -16,19 +16,11 @@ import numpy as np
 import polars as pl
 
 from pagelab import datasets
+from pagelab.datasets.trace import HOUR, KIND, read_trace
 from pagelab.errors import PagelabError
 from pagelab.units import KiB
+from pagelab.workloads.config import FleetConfig
 
-KIND = "vm_timeseries"
-TRACE_SCHEMA = {
-    "month": pl.String,
-    "vm_id": pl.Int64,
-    "hour": pl.Int64,
-    "cores": pl.Int64,
-    "mem_provisioned_kib": pl.Int64,
-    "mem_usage_max_kib": pl.Int64,
-}
-HOUR = 3600
 PILOT = 100_000  # draws that estimate a mix's mean VM size for the arrival rate
 
 
@@ -78,38 +70,6 @@ def _resolve(ref: str, field: str) -> tuple[str, Path]:
     return "vms", path
 
 
-def read_trace(path: Path) -> pl.DataFrame:
-    """Read and validate a ``vm_timeseries`` file: the columns of :data:`TRACE_SCHEMA`, checked.
-
-    Raises :class:`PagelabError` naming the file and the field: a missing column, a column
-    of the wrong type, a null or a negative value, an hour not on a whole hour.
-    """
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as error:
-        raise PagelabError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from None
-    for column, dtype in TRACE_SCHEMA.items():
-        if column not in frame.columns:
-            raise PagelabError(f"{path}: missing column '{column}' (a {KIND} dataset needs {', '.join(TRACE_SCHEMA)})")
-        found = frame.schema[column]
-        if (dtype == pl.Int64) != found.is_integer() or (dtype == pl.String and found != pl.String):
-            raise PagelabError(f"{path}: column '{column}' must be {'integers' if dtype == pl.Int64 else 'text'}, "
-                               f"found {found}")
-    frame = frame.select(list(TRACE_SCHEMA)).cast(TRACE_SCHEMA)
-    if frame.height == 0:
-        raise PagelabError(f"{path}: the dataset is empty (no rows)")
-    nulls = frame.null_count().row(0, named=True)
-    negative = frame.select((pl.col(c) < 0).any() for c in TRACE_SCHEMA if TRACE_SCHEMA[c] == pl.Int64).row(0, named=True)
-    for column in TRACE_SCHEMA:
-        if nulls[column]:
-            raise PagelabError(f"{path}: column '{column}' has {nulls[column]} null values")
-        if negative.get(column):
-            raise PagelabError(f"{path}: column '{column}' has negative values")
-    if (frame["hour"] % HOUR != 0).any():
-        raise PagelabError(f"{path}: column 'hour' must hold Unix seconds on whole hours")
-    return frame
-
-
 def _months(frame: pl.DataFrame, month: str | None, field: str, path: Path) -> pl.DataFrame:
     if month is None:
         return frame
@@ -127,7 +87,7 @@ def _per_vm(frame: pl.DataFrame, hours: int | None) -> tuple[pl.DataFrame, np.nd
     last recorded share (then the next, before the first); shares are capped at 1 (a guest
     cannot use more than it was given). VMs never provisioned (0 KiB) are dropped.
     """
-    start = int(frame["hour"].min())
+    start = int(frame.select(pl.min("hour")).item())
     rows = frame.with_columns(h=(pl.col("hour") - start) // HOUR)
     if hours is not None:
         rows = rows.filter(pl.col("h") < hours)
@@ -139,7 +99,7 @@ def _per_vm(frame: pl.DataFrame, hours: int | None) -> tuple[pl.DataFrame, np.nd
         .sort("arrival", "month", "vm_id")
         .with_row_index("vm")
     )
-    width = int(rows["h"].max()) + 1
+    width = int(rows.select(pl.max("h")).item()) + 1
     cells = rows.join(vms.select("month", "vm_id", "vm", "memory_kib"), on=["month", "vm_id"], how="inner").select(
         "vm", "h", share=(pl.col("mem_usage_max_kib") / pl.col("memory_kib")).clip(upper_bound=1.0)
     )
@@ -222,7 +182,7 @@ def synthetic_stream(ref: str, *, hours: int, seed: int, vms: int, load: float, 
     )
 
 
-def build_stream(fleet, *, seed: int, fleet_bytes: int) -> Stream:
+def build_stream(fleet: FleetConfig, *, seed: int, fleet_bytes: int) -> Stream:
     """The stream ``workload.fleet`` describes (a trace replayed, or a synthetic mix)."""
     kind, path = _resolve(fleet.dataset, "workload.fleet.dataset")
     if kind == KIND:

@@ -61,10 +61,14 @@ def folio_rows(
     """The folio strategy's census for ``sizes``: readahead ramp, tmpfs round-up, or order-0."""
     if mode == "order0":
         return order0_rows(sizes, max_order)
+    if mode == "round_up":
+        read_ahead_kb = 128  # unused by round_up (tmpfs, which has no readahead)
+    elif read_ahead_kb is None:
+        raise ValueError("the readahead model needs the device's read_ahead_kb")
     census = model_census(
         sizes,
         read_size=read_size,
-        read_ahead_kb=read_ahead_kb if mode == "readahead" else 128,  # unused by round_up
+        read_ahead_kb=read_ahead_kb,
         max_order=max_order,
         eof="trim" if mode == "readahead" else "round_up",
         io_pages=io_pages,

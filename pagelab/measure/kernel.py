@@ -22,6 +22,7 @@ from typing import Self
 import numpy as np
 
 from pagelab.errors import PagelabError
+from pagelab.units import ceil_div
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -87,7 +88,7 @@ def _read_bytes() -> int | None:
 
 def page_count(size: int) -> int:
     """4 KiB pages that hold ``size`` bytes: ceil(size / 4096)."""
-    return -(-size // PAGE_SIZE)
+    return ceil_div(size, PAGE_SIZE)
 
 
 class FileMapping:
@@ -129,7 +130,7 @@ class FileMapping:
         vec = (ctypes.c_ubyte * self.pages)()
         if libc().mincore(self.addr, self.length, vec) != 0:
             raise _os_error("mincore", self.path)
-        return (np.frombuffer(vec, dtype=np.uint8) & 1).astype(bool)
+        return (np.ctypeslib.as_array(vec) & 1).astype(bool)
 
     def populate(self, first: int, count: int) -> None:
         """Map cached pages [first, first + count) into our page tables without new I/O."""

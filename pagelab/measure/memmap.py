@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.allocator import Machine, per_node
 from pagelab.errors import PagelabError
@@ -42,7 +43,7 @@ _UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 _MEMORY = re.compile(r"Memory: \d+K/\d+K available \(.*?(\d+)K reserved")
 _KERNEL_IMAGE = re.compile(r"^\s*([0-9a-f]+)-([0-9a-f]+) : Kernel (?:code|rodata|data|bss)$", re.MULTILINE)
 
-SCHEMA: dict[str, pl.DataType] = {
+SCHEMA: dict[str, PolarsDataType] = {
     "measure": pl.String,
     "item": pl.String,  # memmap | hvo | boot_reserved
     # memmap: zoneinfo_present | memory_sections | base4k | base4k_flatmem; hvo: kernel | expected;
@@ -174,8 +175,8 @@ def measure_memmap() -> Measurement:
     if sections is not None:
         pages = sections * (SECTION_SIZE // PAGE_SIZE)
         rows.append(("memmap", "memory_sections", PAGE_SIZE, pages, pages * STRUCT_PAGE))
-    for source, model in (("base4k", "sparsemem_vmemmap"), ("base4k_flatmem", "flatmem")):
-        pages, memmap_bytes = memmap(machine, PAGE_SIZE, memory_model=model)
+    for source, memory_model in (("base4k", "sparsemem_vmemmap"), ("base4k_flatmem", "flatmem")):
+        pages, memmap_bytes = memmap(machine, PAGE_SIZE, memory_model=memory_model)
         rows.append(("memmap", source, PAGE_SIZE, pages, sum(memmap_bytes)))
 
     notes = []
@@ -217,13 +218,13 @@ def measure_memmap() -> Measurement:
 def _boot_rows(log: str | None, sections: int | None, notes: list[str]) -> list[tuple[str, str, int, int, int]]:
     """Boot-time reservations as the kernel reports them, against the workloads' boot_reserved."""
     from pagelab.pipeline.config import WorkloadConfig
-    from pagelab.units import parse_size
+    from pagelab.units import ceil_div, parse_size
 
     model = parse_size(WorkloadConfig.boot_reserved, "workload.boot_reserved")
     rows = [("boot_reserved", "model", PAGE_SIZE, model // PAGE_SIZE, model)]
     image = kernel_image(_read(Path("/proc/iomem")) or "")
     if image:  # zeros for non-root readers
-        rows.append(("boot_reserved", "kernel_image", PAGE_SIZE, -(-image // PAGE_SIZE), image))
+        rows.append(("boot_reserved", "kernel_image", PAGE_SIZE, ceil_div(image, PAGE_SIZE), image))
     reserved = reserved_at_boot(log) if log else None
     if reserved is None:
         notes.append("no 'Memory: ... reserved' line in the kernel log (needs root, or the log rotated)")

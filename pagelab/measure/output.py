@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from polars._typing import PolarsDataType
 
-import pagelab
 from pagelab.atomic import atomic_write_parquet
 from pagelab.errors import PagelabError
+from pagelab.version import pagelab_version
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Measurement:
     notes: tuple[str, ...] = field(default=())
 
 
-def finish(frame: pl.DataFrame, schema: dict[str, pl.DataType], sort: list[str]) -> pl.DataFrame:
+def finish(frame: pl.DataFrame, schema: dict[str, PolarsDataType], sort: list[str]) -> pl.DataFrame:
     """Cast to ``schema`` (which also fixes the column order) and sort, nulls first."""
     return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()]).sort(sort, nulls_last=False)
 
@@ -45,7 +46,7 @@ def provenance(measure: str, **extra: object) -> dict[str, str]:
     meta = {
         "pagelab.kind": "measurement",
         "pagelab.measure": measure,
-        "pagelab.version": pagelab.__version__,
+        "pagelab.version": pagelab_version(),
         "kernel.release": uname.release,
         "kernel.machine": uname.machine,
     }

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.errors import PagelabError
 from pagelab.measure import compare, kernel
@@ -48,9 +49,9 @@ BATCH_BYTES = 256 << 20
 BATCH_FILES = 2048
 
 
-def schema(max_order: int) -> dict[str, pl.DataType]:
+def schema(max_order: int) -> dict[str, PolarsDataType]:
     """Columns of a pagecache measurement, in order."""
-    columns: dict[str, pl.DataType] = {
+    columns: dict[str, PolarsDataType] = {
         "measure": pl.String,
         "source": pl.String,  # kernel | base4k | folio
         "fs_type": pl.String,
@@ -170,7 +171,7 @@ def _measure(
             measured = read_and_measure([paths[i] for i in todo], [sizes[i] for i in todo], read_size, max_order)
             for index, row in zip(todo, measured, strict=True):
                 rows[index] = row
-            todo = [i for i in todo if rows[i] is None or rows[i][0] != kernel.page_count(sizes[i])]
+            todo = [i for i in todo if (got := rows[i]) is None or got[0] != kernel.page_count(sizes[i])]
             if not todo:
                 break
             retried.update(todo)

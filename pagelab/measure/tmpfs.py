@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.errors import PagelabError
 from pagelab.measure import compare, kernel
@@ -39,15 +40,16 @@ from pagelab.measure.safety import (
     workspace,
 )
 from pagelab.measure.sample import Sample
+from pagelab.units import ceil_div
 
 MODES = ("always", "within_size", "never")
 _TRIES = 3
 _PIECE = 64 << 20
 
 
-def schema(max_order: int) -> dict[str, pl.DataType]:
+def schema(max_order: int) -> dict[str, PolarsDataType]:
     """Columns of a tmpfs measurement, in order. Rows with a null ``file`` are mount totals."""
-    columns: dict[str, pl.DataType] = {
+    columns: dict[str, PolarsDataType] = {
         "measure": pl.String,
         "source": pl.String,  # kernel (census) | shmem | df (mount totals) | base4k | folio
         "fs_type": pl.String,
@@ -79,7 +81,7 @@ def measure_tmpfs(sample: Sample, parent: Path, modes: tuple[str, ...] = MODES) 
     sizes = sample.sizes.tolist()
     # The most memory one mount should take: huge=always rounds every file up to PMD folios.
     granule = kernel.PAGE_SIZE << max_order if "always" in modes else kernel.PAGE_SIZE
-    largest = sum(-(-s // granule) for s in sizes) * granule
+    largest = sum(ceil_div(s, granule) for s in sizes) * granule
     check_memory(largest, f"a tmpfs sample of {len(sizes)} files")
     # Room for twice the model, so a kernel that takes more fails with ENOSPC, not OOM.
     size_option = 2 * largest + (8 << 20)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pagelab.allocator import MEMORY_MODELS, Machine
 from pagelab.errors import PagelabError
-from pagelab.units import MiB
+from pagelab.units import MiB, ceil_div
 
 
 def default_section_size(page_size: int) -> int:
@@ -40,7 +40,7 @@ def memmap(
         pages = [node // page_size for node in owned]
     elif model == "sparsemem_vmemmap":
         section = section_size or machine.section_size
-        pages = [-(-node // section) * (section // page_size) for node in owned]
+        pages = [ceil_div(node, section) * (section // page_size) for node in owned]
     else:
         raise PagelabError(
             f"memory_model: unknown model {model!r}; choose one of {', '.join(MEMORY_MODELS)}"

@@ -24,7 +24,7 @@ def table_levels(page_size: int) -> int:
     """Levels of a page-table tree whose tables are one ``page_size`` page of 8-byte entries
     and that translates VA_BITS: 4 for 4 KiB and 16 KiB pages, 3 for 64 KiB (arm64)."""
     bits_per_level = (page_size // PTE_BYTES).bit_length() - 1
-    return -(-(VA_BITS - (page_size.bit_length() - 1)) // bits_per_level)
+    return ceil_div(VA_BITS - (page_size.bit_length() - 1), bits_per_level)
 
 
 def table_bytes(size: pl.Expr, page_size: int, leaf_size: int, leaf_part: pl.Expr, *, own_root: bool) -> pl.Expr:

@@ -47,6 +47,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from pagelab.units import ceil_div
+
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 MAX_ORDER_LIMIT = 11  # MAX_XAS_ORDER: xas_split_alloc() cannot split bigger entries
@@ -298,7 +300,7 @@ def folio_census(
         counts[max_order] = huge
         pages = huge << max_order
     else:
-        req_pages = -(-read_size // PAGE_SIZE)  # req_count of the first read() at offset 0
+        req_pages = ceil_div(read_size, PAGE_SIZE)  # req_count of the first read() at offset 0
         max_pages = read_ahead_kb // 4
         if io_pages is not None and req_pages > max_pages and io_pages > max_pages:
             max_pages = min(req_pages, io_pages)  # ractl_max_pages()

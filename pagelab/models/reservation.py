@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pagelab.allocator import Machine
 from pagelab.errors import PagelabError
-from pagelab.units import MiB, format_bytes, parse_size
+from pagelab.units import MiB, format_bytes, parse_size, round_up
 
 _DMEM = re.compile(r"^(?P<bang>!?)(?P<size>[^:@]+)(?::(?P<align>[^@]+))?(?:@(?P<addr>[^:]+))?(?::(?P<align2>.+))?$")
 
@@ -84,5 +84,5 @@ def carveout_per_node(param: DmemParam, machine: Machine, *, for_guests: bool = 
                 f"node {n}'s {format_bytes(free[n])} free at boot, so nothing is reserved there for guests"
             )
     if param.resv_kernel:
-        return [max(-(-node // param.align) * param.align - param.size, 0) if param.size < node else 0 for node in free]
+        return [max(round_up(node, param.align) - param.size, 0) if param.size < node else 0 for node in free]
     return [min(param.size, node) for node in free]

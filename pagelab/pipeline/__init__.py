@@ -1,6 +1,8 @@
 """One run, from its config to its records: config → workload → strategy → placement → results.
 
-- :mod:`~pagelab.pipeline.config`: the structured configs Hydra composes (workload, strategy nodes);
+- :mod:`~pagelab.pipeline.compose`: overrides in, a composed config out (Hydra set up once, here);
+- :mod:`~pagelab.pipeline.config`: the strategy nodes Hydra composes, and :class:`RunConfig`, the
+  typed config everything below the app reads (the workload schema is :mod:`pagelab.workloads.config`);
 - :mod:`~pagelab.pipeline.overrides`: command-line overrides checked before Hydra sees them;
 - :mod:`~pagelab.pipeline.resolvers`: config resolvers the presets use;
 - :mod:`~pagelab.pipeline.simulate`: a config in, the results row out;

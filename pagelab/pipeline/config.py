@@ -1,116 +1,35 @@
-"""Hydra configuration: the workload schema and one config node per strategy.
+"""Hydra configuration: the workload schema and one config node per strategy, and a run's typed config.
 
-Each strategy's params dataclass is stored as ``strategy/<name>``, so ``strategy=<name>``
+The workload schema is :mod:`pagelab.workloads.config`'s dataclasses. Each strategy's params dataclass is stored as ``strategy/<name>``, so ``strategy=<name>``
 works for every installed plugin and a misspelt parameter fails at compose time. A field
 typed :class:`pagelab.plugin.Size` is a text field in the node (``8K``, ``2M``) and reaches
 the strategy as bytes. The top-level ``plugins`` key (a list of ``.py`` files) is read from
-the overrides before composition, since it decides which strategies exist.
+the overrides before composition, since it decides which strategies exist. A composed
+config reaches everything below the app as a :class:`RunConfig` (no OmegaConf).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
+from typing import Any, Optional, Union, cast, get_args, get_origin, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from pagelab.errors import PagelabError
+from pagelab.pipeline.overrides import check_seed
 from pagelab.plugin import Size, format_size
 from pagelab.strategies.registry import (
     add_local_plugins,
     installed_strategies,
     unknown_strategy_message,
 )
+from pagelab.workloads.config import WorkloadConfig, workload_config
 
 PLUGINS_KEY = "plugins"  # conf/config.yaml: local plugin files, a list of paths
-
-
-@dataclass
-class FilesConfig:
-    """Page cache: files drawn from a ``files`` dataset."""
-
-    dataset: Optional[str] = None  # catalog name or path; null: no page cache
-    # RAM the page cache may take (a size or a percentage of installed memory): files are
-    # cached in draw order while the strategy's allocation of the next one still fits.
-    # "all": every file of the dataset, whatever it takes (the footprint view).
-    cache: str = "50%"
-
-
-@dataclass
-class AnonConfig:
-    """Anonymous memory of processes: mappings from a ``mappings`` dataset, or of one size."""
-
-    total: str = "0"  # a size or a percentage of installed memory
-    mapping_size: str = "2M"  # used when there is no dataset
-    # catalog name or path of a mappings dataset: resident anonymous mappings drawn until
-    # their RSS reaches total, each a request of its RSS (docs/datasets.md); null: mapping_size
-    dataset: Optional[str] = None
-
-
-@dataclass
-class GuestsConfig:
-    """Virtual machines drawn from a ``vms`` dataset and packed onto the nodes."""
-
-    dataset: Optional[str] = None  # null: no guests
-    vmm_fixed: str = "218M"  # per-guest host memory besides page tables (KubeVirt)
-    vmm_per_vcpu: str = "8M"
-    # first_fit: each guest on the first node with room, going on past guests that fit
-    # nowhere; best_fit: on the node it leaves with the least room; stop_at_first_misfit.
-    policy: str = "first_fit"
-    # Guests offered: drawn until their memory adds up to this many times the installed
-    # memory, enough to fill every pool (the same sequence for every strategy and policy).
-    candidates: float = 4.0
-
-
-@dataclass
-class FleetConfig:
-    """A fleet of identical hosts over time (workload=fleet, docs/fleet.md); hosts=0: one host."""
-
-    hosts: int = 0  # H; 0: not a fleet run
-    hours: int = 720  # T: hours simulated from the stream's first hour
-    # vm_timeseries dataset: replay its VMs (arrival, departure, hourly usage); vms dataset:
-    # a synthetic stream of that mix (Poisson arrivals, lognormal lifetimes).
-    dataset: str = "bitbrains_rnd_2013_hourly"
-    month: Optional[str] = None  # trace: one month of it (2013-7, 2013-8, 2013-9); null: all
-    policy: str = "first_fit"  # first_fit, best_fit or most_free (the host with the most room)
-    overcommit_ratio: float = 1.0  # guest memory sold per byte of room; managed strategies only
-    # Synthetic stream. Arrival rate: vms over the hours if vms > 0, else the rate at which
-    # provisioned memory in use reaches `load` times the fleet's installed memory (Little's law).
-    vms: int = 0
-    load: float = 1.0
-    lifetime_mean_hours: float = 168.0  # lognormal lifetime: its mean, and sigma of its log
-    lifetime_sigma: float = 1.0
-    usage_dataset: str = "bitbrains_rnd_2013_hourly"  # per-VM usage/provisioned, by hour of day
-    usage_month: str = "2013-7"
-    search: bool = True  # find hosts_needed (the smallest fleet with no rejection)
-
-
-@dataclass
-class WorkloadConfig:
-    """A machine and what runs on it. Sizes use the kernel's syntax: 4K, 128M, 16G."""
-
-    name: str = MISSING
-    installed: str = MISSING  # a size, or "auto": just large enough for the files at 4 KiB
-    nodes: int = 1  # installed memory is split evenly over the nodes, unless node_sizes is set
-    node_sizes: Optional[list[str]] = None  # one size per node, for uneven nodes
-    memory_only_nodes: list[int] = field(default_factory=list)  # nodes without CPUs (a CXL expander)
-    memory_model: str = "sparsemem_vmemmap"
-    section_size: str = "128M"
-    reserve: str = "0"  # per node with CPUs: host kernel and daemons
-    # Part of node 0's reserve that memblock has taken before dmem= runs (kernel image,
-    # initrd, firmware tables): on our CI VM, dmesg's "Memory: ... 497048K reserved" less the
-    # 393216K memmap of its 192 sections (docs/models.md; `pagelab measure memmap` reads it).
-    boot_reserved: str = "101M"
-    thp: str = "madvise"  # /sys/kernel/mm/transparent_hugepage/enabled: never, madvise or always
-    dmem: str = "0"  # the dmem= a provider would boot this machine with (dmemfs default)
-    files: FilesConfig = field(default_factory=FilesConfig)
-    anon: AnonConfig = field(default_factory=AnonConfig)
-    guests: GuestsConfig = field(default_factory=GuestsConfig)
-    fleet: Optional[FleetConfig] = None  # null: one host (every workload but fleet)
 
 
 def size_fields(params: type) -> dict[str, bool]:
@@ -178,9 +97,10 @@ def local_plugins_in(overrides: Sequence[str]) -> list[str]:
             continue
         value = override.value()
         values = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, str) for v in values):
+        files = [v for v in values if isinstance(v, str)]
+        if len(files) != len(values):
             raise PagelabError(f"{PLUGINS_KEY}: expected a list of .py files, got {override.input_line}")
-        paths.extend(values)
+        paths.extend(files)
     return paths
 
 
@@ -220,42 +140,63 @@ def check_strategy_overrides(overrides: Sequence[str]) -> None:
                 raise PagelabError(unknown_strategy_message(name, _strategy_presets()))
 
 
+_stored: tuple[tuple[str, type], ...] = ()  # the strategies register_configs stored last
+
+
 def register_configs(overrides: Sequence[str] | None = None) -> None:
     """Store the workload schema and every installed strategy in Hydra's ConfigStore.
 
     With ``overrides`` (the command line), first load the local plugins its ``plugins=``
     names, and check that every ``strategy=`` names an installed strategy (PagelabError,
-    one line, otherwise). Idempotent: storing the same node twice replaces it.
+    one line, otherwise). Idempotent; the nodes are stored again only when the installed
+    strategies changed (a plugin added): each store costs milliseconds, and every composition calls this.
     """
     if overrides is not None:
         add_local_plugins(local_plugins_in(overrides))
-    store = ConfigStore.instance()
-    store.store(group="schema", name="workload", node=WorkloadConfig)
-    for name, registered in installed_strategies().items():
-        store.store(group="strategy", name=name, node=strategy_node(name, registered.spec.params))
+    global _stored
+    installed = tuple((name, registered.spec.params) for name, registered in installed_strategies().items())
+    if installed != _stored:
+        store = ConfigStore.instance()
+        store.store(group="schema", name="workload", node=WorkloadConfig)
+        for name, params in installed:
+            store.store(group="strategy", name=name, node=strategy_node(name, params))
+        _stored = installed
     if overrides is not None:
         check_strategy_overrides(overrides)
 
 
-def strategy_params(cfg: DictConfig) -> Any:
-    """Instantiate the selected strategy's params dataclass from the composed config.
+def strategy_params(values: Mapping[str, Any]) -> Any:
+    """The selected strategy's params dataclass from the composed ``strategy`` node's values.
 
-    ``Size`` fields are parsed here (``8K`` -> 8192), naming ``strategy.<field>`` on error.
+    ``Size`` fields are parsed here (``8K`` -> 8192), naming ``strategy.<field>`` on error. A key
+    that is no parameter of the strategy (``+strategy.x=1``, which ``PAGELAB_ALLOW_EXTRA_KEYS=1``
+    lets through composition) is refused: a strategy's parameters are its dataclass's fields.
     """
-    name = cfg.strategy.name
+    name = values["name"]
     if name not in installed_strategies():
         raise PagelabError(unknown_strategy_message(name, _strategy_presets()))
-    registered = installed_strategies()[name]
-    values = OmegaConf.to_container(cfg.strategy, resolve=True)
-    values.pop("name")
-    for key, optional in size_fields(registered.spec.params).items():
-        if key in values and not (optional and values[key] is None):
-            values[key] = Size(values[key], f"strategy.{key}")
-    return registered.spec.params(**values)
+    params = installed_strategies()[name].spec.params
+    known = [item.name for item in dataclasses.fields(params)]
+    given = {key: value for key, value in values.items() if key != "name"}
+    extra = [key for key in given if key not in known]
+    if extra:
+        raise PagelabError(f"strategy.{extra[0]}: strategy {name} has no parameter {extra[0]!r} "
+                           f"(its parameters: {', '.join(known) or 'none'})")
+    for key, optional in size_fields(params).items():
+        if key in given and not (optional and given[key] is None):
+            given[key] = Size(given[key], f"strategy.{key}")
+    return params(**given)
 
 
-def flatten(prefix: str, node: DictConfig) -> dict[str, Any]:
-    """Flatten a config node into ``prefix.key.subkey`` columns (resolved values)."""
+def node_values(node: DictConfig) -> dict[str, Any]:
+    """A composed config node's values, resolved, as plain dicts and lists."""
+    values = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(values, dict), node  # a DictConfig's container is a dict
+    return cast(dict[str, Any], values)
+
+
+def flatten(prefix: str, node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten a config node (or its :func:`node_values`) into ``prefix.key.subkey`` columns."""
     out: dict[str, Any] = {}
 
     def walk(path: str, value: Any) -> None:
@@ -267,5 +208,33 @@ def flatten(prefix: str, node: DictConfig) -> dict[str, Any]:
         else:
             out[path] = value
 
-    walk(prefix, OmegaConf.to_container(node, resolve=True))
+    walk(prefix, node_values(node) if isinstance(node, DictConfig) else dict(node))
     return out
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run's composed config, typed: what :func:`~pagelab.pipeline.simulate.simulate`,
+    :mod:`pagelab.workloads` and :mod:`pagelab.fleet` read instead of Hydra's ``DictConfig``."""
+
+    seed: int
+    strategy: str  # the strategy's name (a preset's: dmemfs_1g runs as dmemfs)
+    params: Any  # the strategy's params dataclass, Size fields in bytes
+    workload: WorkloadConfig
+    # The results row's strategy.* and workload.* columns: every value as composed (sizes as
+    # typed, extra keys included), less the names, which have columns of their own.
+    columns: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, cfg: DictConfig) -> RunConfig:
+        """The typed view of a composed config (the task's: no ``hydra`` node needed).
+
+        Raises :class:`PagelabError` (one line) for a bad seed or strategy parameter. Reads
+        each node once (``OmegaConf.to_container``): a sweep's job pays ~0.3 ms here.
+        """
+        strategy, workload = node_values(cfg.strategy), node_values(cfg.workload)
+        columns = {**flatten("strategy", strategy), **flatten("workload", workload)}
+        for key in ("strategy.name", "workload.name", "workload.fleet"):  # workload.fleet: null for one host
+            columns.pop(key, None)
+        return cls(seed=check_seed(cfg.seed), strategy=strategy["name"], params=strategy_params(strategy),
+                   workload=workload_config(workload), columns=columns)

@@ -12,10 +12,10 @@ from typing import TypeVar
 
 from omegaconf import DictConfig
 
-from pagelab import __version__
 from pagelab.errors import PagelabError
 from pagelab.outputs import RESULTS, STATUS, SUPERSEDED
 from pagelab.pipeline import lock
+from pagelab.pipeline.config import RunConfig
 from pagelab.pipeline.simulate import Outcome, simulate
 from pagelab.pipeline.status import (
     Status,
@@ -25,6 +25,7 @@ from pagelab.pipeline.status import (
     utc_now,
     write_status,
 )
+from pagelab.version import pagelab_version
 
 T = TypeVar("T")
 
@@ -88,7 +89,7 @@ class Job:
             started=started,
             job=self.job,
             overrides=self.overrides,
-            pagelab_version=__version__,
+            pagelab_version=pagelab_version(),
             **fields,  # type: ignore[arg-type]
         )
 
@@ -181,16 +182,14 @@ def mark_interrupted(directories: list[Path]) -> int:
 
 
 def run_job(cfg: DictConfig, output_dir: Path, *, show: bool = True) -> Outcome:
-    """Simulate, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
+    """Simulate the task's config, write ``results.parquet`` into ``output_dir`` atomically, print the summary.
 
     The row has no key-value metadata: the same row gives the same bytes.
     """
     from pagelab.atomic import atomic_write_parquet
     from pagelab.errors import check_interrupted
-    from pagelab.pipeline.overrides import check_seed
 
-    check_seed(cfg.seed)
-    outcome = simulate(cfg)
+    outcome = simulate(RunConfig.of(cfg))  # the task's DictConfig, typed once, here
     check_interrupted()  # a Ctrl-C Python swallowed during the run: write nothing
     # Beside the row, the run's other tables (a fleet's hourly timeline), first: the row marks a finished run.
     for name, table in outcome.tables.items():

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.allocator import Allocation, Machine, per_node
 from pagelab.pipeline.placement import POOL_SCHEMA, Placement
 
 # Fleet columns (workload=fleet, docs/fleet.md), null for a single host. In a fleet run the
 # columns before them describe one host of the fleet with its own needs placed and no guests.
-FLEET_SCHEMA: dict[str, pl.DataType] = {
+FLEET_SCHEMA: dict[str, PolarsDataType] = {
     "fleet_guest_memory": pl.String,  # managed (overcommittable) or pinned
     "fleet_hosts": pl.Int64,  # H, the fleet simulated
     "fleet_hosts_needed": pl.Int64,  # smallest fleet with no rejection (null: not searched)
@@ -39,7 +40,7 @@ FLEET_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Fixed leading columns; strategy.* and workload.* parameter columns follow, sorted.
-RESULT_SCHEMA: dict[str, pl.DataType] = {
+RESULT_SCHEMA: dict[str, PolarsDataType] = {
     "strategy": pl.String,
     "workload": pl.String,
     "seed": pl.Int64,

@@ -26,7 +26,7 @@ from pagelab.workloads.draw import CacheDraw
 POLICIES = ("first_fit", "best_fit", "stop_at_first_misfit")
 SCALED = ("allocated_bytes", "objects", "pagetable_bytes", "stranded_bytes", "ept_bytes", "descriptor_bytes",
           "memmap_freed_bytes")
-POOL_SCHEMA = {
+POOL_SCHEMA = pl.Schema({
     "node": pl.Int64,
     "pool": pl.String,
     "size_bytes": pl.Int64,
@@ -36,7 +36,7 @@ POOL_SCHEMA = {
     "stranded_bytes": pl.Int64,
     "free_bytes": pl.Int64,
     "shortfall_bytes": pl.Int64,  # host needs that did not fit
-}
+})
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,14 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import polars as pl
-from omegaconf import DictConfig
 
-from pagelab import __version__
 from pagelab.allocator import REQUEST_SCHEMA
-from pagelab.pipeline.config import flatten, strategy_params
+from pagelab.pipeline.config import RunConfig
 from pagelab.pipeline.metrics import results_row
 from pagelab.pipeline.placement import Placement, place
 from pagelab.strategies.contract import checked_allocation
 from pagelab.strategies.registry import installed_strategies
+from pagelab.version import pagelab_version
 from pagelab.workloads import build_workload
 
 
@@ -28,19 +27,19 @@ class Outcome:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def simulate(cfg: DictConfig) -> Outcome:
+def simulate(run: RunConfig) -> Outcome:
     """Run the configured strategy on the configured workload (a fleet: :mod:`pagelab.fleet`)."""
     from pagelab.fleet import (  # deferred: the fleet imports Outcome
         is_fleet,
         simulate_fleet,
     )
 
-    if is_fleet(cfg):
-        return simulate_fleet(cfg)
-    name = cfg.strategy.name
+    if is_fleet(run):
+        return simulate_fleet(run)
+    name = run.strategy
     registered = installed_strategies()[name]
-    workload = build_workload(cfg.workload, cfg.seed)
-    strategy = registered.spec.factory(strategy_params(cfg))
+    workload = build_workload(run.workload, run.seed)
+    strategy = registered.spec.factory(run.params)
     given = workload.requests.select(list(REQUEST_SCHEMA))
     result = strategy(workload.machine, given)
     allocation = checked_allocation(f"{name} ({registered.source})", result, given, workload.machine)
@@ -48,20 +47,16 @@ def simulate(cfg: DictConfig) -> Outcome:
     own = allocation.requests.drop(list(REQUEST_SCHEMA))
     allocation = dataclasses.replace(allocation, requests=workload.requests.with_columns(own))
     placement = place(workload.machine, allocation, policy=workload.policy, cache=workload.cache)
-    params = {**flatten("strategy", cfg.strategy), **flatten("workload", cfg.workload)}
-    params.pop("strategy.name")
-    params.pop("workload.name")
-    params.pop("workload.fleet", None)  # null for one host: no column, as before fleets
     row = results_row(
         strategy=name,
         workload=workload.name,
-        seed=cfg.seed,
-        version=__version__,
+        seed=run.seed,
+        version=pagelab_version(),
         machine=workload.machine,
         allocation=allocation,
         placement=placement,
-        has_files=cfg.workload.files.dataset is not None,
-        has_guests=cfg.workload.guests.dataset is not None,
-        params=params,
+        has_files=run.workload.files.dataset is not None,
+        has_guests=run.workload.guests.dataset is not None,
+        params=dict(run.columns),
     )
     return Outcome(row, placement)

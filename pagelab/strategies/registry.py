@@ -31,6 +31,7 @@ import pluggy
 from pagelab.allocator import StrategySpec
 from pagelab.errors import PagelabError
 from pagelab.strategies.hookspecs import PROJECT, PagelabSpecs
+from pagelab.version import pagelab_version
 
 AUTOLOAD_OFF = "PAGELAB_DISABLE_PLUGIN_AUTOLOAD"
 LOCAL_PLUGINS = "PAGELAB_PLUGINS"
@@ -95,12 +96,6 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def _pagelab_version() -> str:
-    from pagelab import __version__
-
-    return __version__
-
-
 class _Loader:
     """Registers plugins one by one into a manager, turning each failure into a Fault."""
 
@@ -142,7 +137,7 @@ class _Loader:
     def builtins(self) -> None:
         from pagelab_plugins import BUILTINS
 
-        version = _pagelab_version()
+        version = pagelab_version()
         for name in BUILTINS:
             source = f"pagelab {version} ({BUILTIN})"
             try:
@@ -269,7 +264,8 @@ def load(manager: pluggy.PluginManager) -> Registry:
     infos: dict[str, PluginInfo] = dict(getattr(manager, "pagelab_infos", {}))
     faults: list[Fault] = list(getattr(manager, "pagelab_faults", []))
     found: dict[str, Registered] = {}
-    plugins = [(manager.get_name(p), p) for p in manager.get_plugins()]
+    # A registered plugin always has a name; get_name is None only for one that is not.
+    plugins = [(name, p) for p in manager.get_plugins() if (name := manager.get_name(p)) is not None]
     order = {name: n for n, name in enumerate(infos)}
     plugins.sort(key=lambda item: order.get(item[0], len(order)))
     for name, plugin in plugins:

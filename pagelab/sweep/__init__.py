@@ -11,6 +11,8 @@ Modules, one concept each:
 - :mod:`~pagelab.sweep.progress`: a progress bar over a running sweep's jobs;
 - :mod:`~pagelab.sweep.callback`: the Hydra callback that ties them to a multirun;
 - :mod:`~pagelab.sweep.collect`: every job's results into ``summary.parquet``;
+- :mod:`~pagelab.sweep.manifest`: what figures need besides the rows (defaults, presets,
+  colours) into ``manifest.parquet``;
 - :mod:`~pagelab.sweep.seeds`: each configuration's mean and interval over its seeds;
 - :mod:`~pagelab.sweep.tables`: the terminal tables of a collected sweep;
 - :mod:`~pagelab.sweep.compare`: ``pagelab compare``, strategies side by side with intervals.

@@ -129,24 +129,28 @@ def setup(launcher: Any, hydra_context: HydraContext, task_function: TaskFunctio
     launcher.warming = None
     n = workers(launcher.options) if launcher.options["backend"] == "joblib" else 1
     if n > 1:  # start the workers now: they import pagelab while this process validates the batch
-        launcher.warming = threading.Thread(target=_start_workers, args=(n,), name="pagelab-batch-warm", daemon=True)
+        launcher.warming = threading.Thread(target=_start_workers, args=(n, task_function.__module__),
+                                            name="pagelab-batch-warm", daemon=True)
         launcher.warming.start()
 
 
-def _warm() -> None:
-    """What every job imports: Hydra, polars, the models and their plugins."""
-    import pagelab.app  # noqa: F401
+def _warm(task_module: str) -> None:
+    """What every job imports: the task function's module (pagelab's app: Hydra, polars, the
+    models), the worker, and the plugins."""
+    import importlib
+
     import pagelab.sweep.worker  # noqa: F401
     from pagelab.strategies.registry import installed_strategies
 
+    importlib.import_module(task_module)
     installed_strategies()
 
 
-def _start_workers(n: int) -> None:
+def _start_workers(n: int, task_module: str) -> None:
     from joblib import Parallel, delayed
 
     # The same executor serves the sweep's chunks: joblib reuses loky's workers between calls.
-    Parallel(n_jobs=n, backend="loky")(delayed(_warm)() for _ in range(n))
+    Parallel(n_jobs=n, backend="loky")(delayed(_warm)(task_module) for _ in range(n))
 
 
 def workers(options: dict[str, Any]) -> int:

@@ -1,5 +1,8 @@
 """Collect a sweep's per-job results into ``summary.parquet``: lazily, sorted, each job once.
 
+Beside the summary go ``seeds.parquet`` (each configuration over its seeds) and
+``manifest.parquet`` (:mod:`pagelab.sweep.manifest`: the defaults, presets and colours of
+the summary's strategies and workloads, what figures read instead of composing configs).
 The same function runs at the end of every sweep (the Hydra callback, in the parent
 process) and behind ``pagelab collect DIR``, for sweeps that ran elsewhere or were killed.
 It reads what the jobs left on disk, never what they returned, so it is idempotent.
@@ -11,15 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pagelab.atomic import atomic_write_parquet
 from pagelab.errors import PagelabError
-from pagelab.outputs import MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
+from pagelab.outputs import MANIFEST, MULTIRUN_YAML, RESULTS, SEEDS, STATUS, SUMMARY
 from pagelab.pipeline.metrics import RESULT_SCHEMA
 from pagelab.pipeline.status import one_line, read_status
+from pagelab.sweep.manifest import sweep_manifest
 from pagelab.sweep.seeds import over_seeds
 
-JOB_SCHEMA: dict[str, pl.DataType] = {
+JOB_SCHEMA: dict[str, PolarsDataType] = {
     "job": pl.String,  # the job's directory, relative to the sweep's
     "state": pl.String,  # running | done | failed | unknown (results without a status.json)
     "error": pl.String,
@@ -203,7 +208,8 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
     whether it failed afterwards), sorted by job, with stable column order: rewriting it
     from the same jobs gives the same bytes. ``seeds.parquet`` beside it holds one row
     per configuration, with the mean and 95 % interval of each metric over its seeds
-    (:func:`pagelab.sweep.seeds.over_seeds`). Raises :class:`PagelabError` if ``directory`` is
+    (:func:`pagelab.sweep.seeds.over_seeds`), and ``manifest.parquet`` what figures need to
+    read the rows (:func:`pagelab.sweep.manifest.sweep_manifest`). Raises :class:`PagelabError` if ``directory`` is
     not a sweep.
     """
     directory = Path(directory)
@@ -223,4 +229,5 @@ def collect(directory: Path, *, write: bool = True) -> Sweep:
     if write and summary.height:
         atomic_write_parquet(summary, directory / SUMMARY)
         atomic_write_parquet(seeds, directory / SEEDS)
+        atomic_write_parquet(sweep_manifest(summary), directory / MANIFEST)
     return Sweep(directory, jobs, summary, seeds, tuple(problems.values()))

@@ -119,7 +119,10 @@ def compare(
     for name, value in (("strategies", strategies), ("workloads", workloads), ("overrides", overrides)):
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
             raise PagelabError(f"compare: {name} must be a list of strings, got {value!r}")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else list(seeds)
+    if isinstance(seeds, bool):  # an int to Python, but not a count: refused below
+        seed_list: list[int] = []
+    else:
+        seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seed_list):
         raise PagelabError(f"compare: seeds must be a positive count or non-negative integers, got {seeds!r}")
     if not strategies or not workloads:

@@ -26,10 +26,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import cloudpickle
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+from hydra._internal.config_repository import IConfigRepository
 from hydra._internal.defaults_list import Overrides
 from hydra.core.config_loader import ConfigLoader
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -72,6 +73,12 @@ def _parse(line: str) -> Override:
     """One override parsed by Hydra's parser (cached: a sweep repeats few distinct ones)."""
     [override] = OverridesParser.create().parse_overrides([line])
     return override
+
+
+def _line(override: Override) -> str:
+    """The override as typed (every override parsed from a line has it)."""
+    assert override.input_line is not None
+    return override.input_line
 
 
 def _apply(cfg: DictConfig, values: Sequence[str]) -> None:
@@ -159,7 +166,7 @@ def set_output_dir(cfg: DictConfig) -> str:
     A literal sweep dir and the default subdir are read as they are: resolving them would
     give the same strings, through OmegaConf's interpolation parser, once per job.
     """
-    raw = OmegaConf.to_container(cfg.hydra.sweep, resolve=False)
+    raw = cast(dict[str, Any], OmegaConf.to_container(cfg.hydra.sweep, resolve=False))  # a DictConfig's: a dict
     directory = raw["dir"] if isinstance(raw["dir"], str) and "${" not in raw["dir"] else str(cfg.hydra.sweep.dir)
     subdir = str(cfg.hydra.job.num) if raw["subdir"] == _JOB_NUM else str(cfg.hydra.sweep.subdir)
     output_dir = os.path.abspath(os.path.join(directory, subdir))
@@ -175,23 +182,23 @@ class BatchComposer:
         self.loader = loader
         self.master = master
         self.config_name = master.hydra.job.config_name
-        self.hydra_overrides = tuple(OmegaConf.to_container(master.hydra.overrides.hydra))  # type: ignore[arg-type]
+        self.hydra_overrides = tuple(cast(list[str], OmegaConf.to_container(master.hydra.overrides.hydra)))
         self.bases: dict[tuple[str, ...], Base] = {}
         self._by_index: list[Base] = []
         self._value: dict[str, bool] = {}
-        self._repo = None
+        self._repo: IConfigRepository | None = None
         self._spare: dict[tuple[object, ...], DictConfig] = {}
         self._spare_counts: dict[tuple[object, ...], list[int]] = {}
 
     def _is_value(self, override: Override) -> bool:
         """True when Hydra applies ``override`` to the composed config (not to the defaults list)."""
-        line = override.input_line
-        assert line is not None
+        line = _line(override)
         if line not in self._value:
             if self._repo is None:  # the repository as Hydra builds it (hydra.searchpath included; 1.3 API)
                 _, self._repo = self.loader._parse_overrides_and_create_caching_repo(  # type: ignore[attr-defined]
                     self.config_name, list(self.hydra_overrides)
                 )
+            assert self._repo is not None
             self._value[line] = bool(Overrides(self._repo, [override]).config_overrides)
         return self._value[line]
 
@@ -220,16 +227,16 @@ class BatchComposer:
             composed, values = tuple(overrides), []
         else:
             values = [o for o in parsed if self._is_value(o)]
-            composed = tuple(o.input_line for o in parsed if not self._is_value(o))  # type: ignore[misc]
+            composed = tuple(_line(o) for o in parsed if not self._is_value(o))
         base = self._base(composed)
         app = [o for o in parsed if not o.is_hydra_override()]
         exclude_keys, item_sep, kv_sep = base.naming
         return JobPlan(
             num=num,
             base=base.index,
-            values=tuple(o.input_line for o in values),  # type: ignore[misc]
-            task=tuple(o.input_line for o in app),  # type: ignore[misc]
-            hydra=(*self.hydra_overrides, *(o.input_line for o in parsed if o.is_hydra_override())),  # type: ignore[misc]
+            values=tuple(_line(o) for o in values),
+            task=tuple(_line(o) for o in app),
+            hydra=(*self.hydra_overrides, *(_line(o) for o in parsed if o.is_hydra_override())),
             dirname=get_overrides_dirname(overrides=app, exclude_keys=list(exclude_keys), item_sep=item_sep, kv_sep=kv_sep),
         )
 
@@ -249,13 +256,14 @@ class BatchComposer:
         plan = self.plan(overrides, num=0)
         base = self.base(plan.base)
         key = reuse_key(base, plan)
-        spare = self._spare.get(key) if key is not None else None
+        if key is None:
+            return job_config(base, plan, self.cache())
+        spare = self._spare.get(key)
         if spare is not None and _references(spare) != self._spare_counts[key]:
             spare = None  # someone kept it (or a part of it)
         spare = job_config(base, plan, self.cache(), reuse=spare)
-        if key is not None:
-            self._spare[key] = spare
-            self._spare_counts[key] = _references(spare)  # as at the check above: held by _spare and `spare`
+        self._spare[key] = spare
+        self._spare_counts[key] = _references(spare)  # as at the check above: held by _spare and `spare`
         return spare
 
     def cache(self) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from omegaconf import DictConfig, OmegaConf
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -19,8 +21,9 @@ def job_overrides(config: DictConfig) -> list[list[str]] | None:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    params = OmegaConf.to_container(config.hydra.sweeper.params, resolve=True) if config.hydra.sweeper.params else {}
-    arguments = [f"{key}={value}" for key, value in (params or {}).items()]
+    params = config.hydra.sweeper.params  # a mapping of override key to value (a DictConfig)
+    pairs = cast("dict[str, Any]", OmegaConf.to_container(params, resolve=True)) if params else {}
+    arguments = [f"{key}={value}" for key, value in pairs.items()]
     arguments += list(config.hydra.overrides.task)
     # glob() choices need the config loader; it exists while Hydra runs the sweep.
     loader = GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None

@@ -128,7 +128,7 @@ def run_job(chunk: Chunk, plan: JobPlan, hooks: bool = False) -> JobReturn:
             _save_config(task_cfg, "config.yaml", hydra_output)
             _save_config(OmegaConf.masked_copy(cfg, "hydra"), "hydra.yaml", hydra_output)
             _save_config(cfg.hydra.overrides.task, "overrides.yaml", hydra_output)
-        with env_override(cfg.hydra.job.env_set):  # type: ignore[arg-type]
+        with env_override(cfg.hydra.job.env_set):
             if hooks:
                 chunk.callbacks.on_job_start(config=cfg, task_function=chunk.task_function)
             try:

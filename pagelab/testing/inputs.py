@@ -64,13 +64,8 @@ def many_requests(n: int = 1_000_000, seed: int = 0) -> pl.DataFrame:
 
 def configured(name: str, overrides: Sequence[str] = ("workload=laptop",)) -> tuple[Any, Strategy]:
     """Strategy ``name`` with the parameters Hydra composes for ``overrides``: (params, strategy)."""
-    from hydra import compose, initialize_config_module
-
-    from pagelab.pipeline.config import register_configs, strategy_params
+    from pagelab.pipeline.compose import compose
     from pagelab.strategies.registry import installed_strategies
 
-    register_configs()
-    with initialize_config_module(version_base="1.3", config_module="pagelab.conf"):
-        cfg = compose(config_name="config", overrides=[f"strategy={name}", *overrides])
-    params = strategy_params(cfg)
+    params = compose([f"strategy={name}", *overrides]).params
     return params, installed_strategies()[name].spec.factory(params)

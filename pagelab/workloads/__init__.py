@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from omegaconf import DictConfig
 
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
-from pagelab.units import format_bytes, parse_size, round_up
+from pagelab.units import format_bytes, parse_size, parse_size_or_share, round_up
 from pagelab.workloads.anon import sampled_mappings
+from pagelab.workloads.config import AnonConfig, GuestsConfig, WorkloadConfig
 from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE, CacheDraw
 from pagelab.workloads.files import cache_budget, every_file, file_candidates
 from pagelab.workloads.guests import guest_candidates
 
 # Requests carry the guest they belong to (null for the host's own memory).
-WORKLOAD_SCHEMA = {**REQUEST_SCHEMA, "guest": pl.Int64}
+WORKLOAD_SCHEMA = pl.Schema({**REQUEST_SCHEMA, "guest": pl.Int64()})
 MMU_PAGE = 4096
 
 
@@ -34,17 +34,6 @@ class Workload:
     requests: pl.DataFrame
     cache: CacheDraw | None = None
     policy: str = "first_fit"
-
-
-def _share(text: str, installed: int, what: str) -> int:
-    """A size, or a percentage of installed memory."""
-    text = str(text).strip()
-    if text.endswith("%"):
-        try:
-            return int(installed * float(text[:-1]) / 100)
-        except ValueError:
-            raise PagelabError(f"{what}: expected a size or a percentage, got {text!r}") from None
-    return parse_size(text, what)
 
 
 def _rows(kind: str, sizes: pl.Series | list[int], counts: pl.Series | list[int], nodes: pl.Series | list[int],
@@ -67,10 +56,10 @@ def _round_robin(n: int, machine: Machine) -> pl.Series:
     return pl.Series(cpus[np.arange(n) % len(cpus)])
 
 
-def _anon(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
+def _anon(cfg: AnonConfig, machine: Machine, seed: int) -> pl.DataFrame:
     """Anonymous memory: mappings drawn from ``cfg.dataset``, or each CPU node's share in
     mappings of ``mapping_size``."""
-    total = _share(cfg.total, machine.installed_bytes, "workload.anon.total")
+    total = parse_size_or_share(cfg.total, "workload.anon.total", machine.installed_bytes)
     if cfg.dataset is not None:
         mappings = sampled_mappings(cfg.dataset, total, seed)
         return _rows("anon", mappings["size"], mappings["count"], _round_robin(mappings.height, machine))
@@ -87,10 +76,11 @@ def _anon(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
     ).filter(pl.col("count") > 0)
 
 
-def _guests(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
+def _guests(cfg: GuestsConfig, machine: Machine, seed: int) -> pl.DataFrame:
     """Two rows per candidate guest: its memory, and its VMM overhead on the host."""
     if cfg.candidates <= 0:
         raise PagelabError(f"workload.guests.candidates: must be larger than 0, got {cfg.candidates}")
+    assert cfg.dataset is not None  # called only for a workload with guests
     guests = guest_candidates(cfg.dataset, int(machine.installed_bytes * cfg.candidates), seed)
     overhead = parse_size(cfg.vmm_fixed, "workload.guests.vmm_fixed") + guests["vcpus"] * parse_size(
         cfg.vmm_per_vcpu, "workload.guests.vmm_per_vcpu"
@@ -105,7 +95,7 @@ def _guests(cfg: DictConfig, machine: Machine, seed: int) -> pl.DataFrame:
     ).sort("guest", maintain_order=True)
 
 
-def _node_sizes(cfg: DictConfig, installed: int | None) -> tuple[int, ...] | None:
+def _node_sizes(cfg: WorkloadConfig, installed: int | None) -> tuple[int, ...] | None:
     """Each node's memory: ``node_sizes`` (checked against ``installed`` and ``nodes``), or an even split."""
     if cfg.nodes < 1:
         raise PagelabError(f"workload.nodes: must be at least 1, got {cfg.nodes}")
@@ -121,7 +111,7 @@ def _node_sizes(cfg: DictConfig, installed: int | None) -> tuple[int, ...] | Non
     return sizes
 
 
-def _auto_nodes(cfg: DictConfig, files: pl.DataFrame, section: int, reserve: int) -> tuple[int, ...]:
+def _auto_nodes(cfg: WorkloadConfig, files: pl.DataFrame, section: int, reserve: int) -> tuple[int, ...]:
     """``installed=auto``: each node just large enough, in whole sections, for its files at
     4 KiB, its reserve and base4k's memmap (1/64 of the node: 64 bytes per 4 KiB page)."""
     if str(cfg.anon.total).strip() not in ("0", "0%") or cfg.guests.dataset is not None or cfg.node_sizes or cfg.memory_only_nodes:
@@ -132,11 +122,11 @@ def _auto_nodes(cfg: DictConfig, files: pl.DataFrame, section: int, reserve: int
     need = files.with_columns(node=_round_robin(files.height, Machine.even(1, cfg.nodes))).group_by("node").agg(
         (-(-pl.col("size") // MMU_PAGE) * MMU_PAGE * pl.col("count")).sum()
     )
-    worst = max(int(need["size"].max() or 0), 1) + reserve
+    worst = max(int(need.select(pl.col("size").max()).item() or 0), 1) + reserve
     return Machine.even(round_up(-(-worst * 64 // 63), section) * cfg.nodes, cfg.nodes).node_bytes
 
 
-def build_workload(cfg: DictConfig, seed: int) -> Workload:
+def build_workload(cfg: WorkloadConfig, seed: int) -> Workload:
     """Build the machine and request table that the workload config describes."""
     if cfg.memory_model not in MEMORY_MODELS:
         raise PagelabError(f"workload.memory_model: unknown {cfg.memory_model!r}; choose one of {', '.join(MEMORY_MODELS)}")
@@ -148,6 +138,7 @@ def build_workload(cfg: DictConfig, seed: int) -> Workload:
         if cfg.files.dataset is None:
             raise PagelabError("workload.installed=auto needs workload.files.dataset")
         sizes = _auto_nodes(cfg, every_file(cfg.files.dataset, seed), section, reserve)
+    assert sizes is not None  # None only for installed=auto, sized just above
     if sum(sizes) <= 0 or min(sizes) < 0:
         raise PagelabError("workload.installed: must be larger than 0")
     memory_only = set(cfg.memory_only_nodes)

@@ -7,24 +7,15 @@ import polars as pl
 
 from pagelab import datasets
 from pagelab.errors import PagelabError
-from pagelab.units import parse_size
+from pagelab.units import parse_size_or_share
 from pagelab.workloads.draw import draw_until
 
 
 def cache_budget(cache: str, installed: int) -> int | None:
     """RAM the page cache may take: a size, a percentage of ``installed``, or None for "all"."""
-    text = str(cache).strip()
-    if text == "all":
+    if cache.strip() == "all":
         return None
-    if text.endswith("%"):
-        try:
-            share = float(text[:-1])
-        except ValueError:
-            raise PagelabError(f"workload.files.cache: expected a size, a percentage or 'all', got {cache!r}") from None
-        if not 0 <= share <= 100:
-            raise PagelabError(f"workload.files.cache: percentage must be within 0-100%, got {cache!r}")
-        return int(installed * share / 100)
-    return parse_size(text, "workload.files.cache")
+    return parse_size_or_share(cache, "workload.files.cache", installed, most=100)
 
 
 def every_file(dataset_ref: str, seed: int) -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pagelab import datasets
@@ -20,7 +21,7 @@ def guest_candidates(dataset_ref: str, memory: int, seed: int) -> pl.DataFrame:
     datasets.read_table(dataset)  # validate before drawing
     drawn: list[pl.DataFrame] = []
 
-    def draw(n: int, rng) -> object:
+    def draw(n: int, rng: np.random.Generator) -> np.ndarray:
         frame = datasets.sample_vms(dataset, n, rng)
         drawn.append(frame)
         return frame["memory_bytes"].to_numpy()

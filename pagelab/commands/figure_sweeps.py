@@ -1,9 +1,10 @@
-"""The small default sweeps behind ``pagelab figures`` when no results are given.
+"""The small default sweeps behind ``pagelab figures`` when no results are given (command layer).
 
 Each experiment is a sweep preset of ``conf/experiment`` run as a real multirun
 (``python -m pagelab -m +experiment=NAME ...``) with overrides that shrink it to what its
 figure needs, or that point it at the figure's question (see each entry's comment). The
-table's sweep (every strategy at the defaults of every workload) needs no preset.
+table's sweep (every strategy at the defaults of every workload) needs no preset. Each
+sweep's collect writes its summary and its sweep manifest, which the figures then read.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import polars as pl
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from pagelab.commands.results import normalise, read_manifest
 from pagelab.errors import PagelabError
-from pagelab.figures.results import normalise
+from pagelab.outputs import MANIFEST, RESULTS, SUMMARY
 from pagelab.strategies.registry import installed_strategies
 
 HOSTING_SEEDS = 20
 DMEM_SEEDS = 10
 DMEM_SHARES_GIB = (4, 6, 8, 10, 11, 12, 13, 14, 16, 24)
-SUMMARY = "summary.parquet"
 
 
 def _plugins() -> str:
@@ -93,12 +94,20 @@ def preset_exists(name: str) -> bool:
 
 
 def _jobs_done(sweep_dir: Path) -> int:
-    return sum(1 for _ in sweep_dir.glob("*/results.parquet")) if sweep_dir.is_dir() else 0
+    return sum(1 for _ in sweep_dir.glob(f"*/{RESULTS}")) if sweep_dir.is_dir() else 0
 
 
-def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
-    """Run the named sweeps one after another in one process; return each one's normalised
-    summary and its number of failed jobs.
+@dataclass(frozen=True)
+class Ran:
+    """One default sweep's outcome: its normalised summary, its sweep manifest, its failed jobs."""
+
+    summary: pl.DataFrame
+    manifest: pl.DataFrame
+    failed: int
+
+
+def run_experiments(names: list[str], console: Console) -> dict[str, Ran]:
+    """Run the named sweeps one after another in one process; return each one's outcome.
 
     One process (:mod:`pagelab.commands.series`) runs them all, so that Python, the imports and
     the batch launcher's workers start once. Progress shows on a terminal only. Raises
@@ -132,17 +141,16 @@ def run_experiments(names: list[str], console: Console) -> tuple[dict[str, pl.Da
                 process.kill()
                 process.wait()
         stderr = (folder / "sweeps.stderr").read_text()
-        summaries: dict[str, pl.DataFrame] = {}
-        failed: dict[str, int] = {}
+        ran: dict[str, Ran] = {}
         for e in experiments:
             # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
             # shortfall is a result: the cliff); only a sweep without one has failed.
             if not (folder / e.name / SUMMARY).exists():
                 raise PagelabError(f"sweep {e.name} failed: {_reason(_section(stderr, e.name))}")
             summary = pl.read_parquet(folder / e.name / SUMMARY)
-            failed[e.name] = summary.filter(pl.col("state") == "failed").height if "state" in summary.columns else 0
-            summaries[e.name] = normalise(summary, e.name)
-    return summaries, failed
+            failed = summary.filter(pl.col("state") == "failed").height if "state" in summary.columns else 0
+            ran[e.name] = Ran(normalise(summary, e.name), read_manifest(folder / e.name / MANIFEST, summary), failed)
+    return ran
 
 
 def _section(stderr: str, name: str) -> str:

@@ -1,4 +1,11 @@
-"""From results (or from nothing) to every figure, its data and one manifest, all or nothing."""
+"""From results (or from nothing) to every figure, its data and one manifest, all or nothing.
+
+The command layer of ``pagelab figures``: it reads the results and their sweep manifests
+(:mod:`pagelab.commands.results`), or runs the default sweeps first
+(:mod:`pagelab.commands.figure_sweeps`), computes the model figures' tables
+(:mod:`pagelab.commands.figure_models`), and hands each figure the frames it names in its
+``inputs``. The figures themselves (:mod:`pagelab.figures`) only read those frames.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +29,25 @@ from rich.progress import (
 
 from pagelab import __version__
 from pagelab.atomic import atomic_write_json, atomic_write_parquet
+from pagelab.commands.figure_models import MODELS
+from pagelab.commands.figure_sweeps import EXPERIMENTS, run_experiments
+from pagelab.commands.results import (
+    EXPERIMENT,
+    Results,
+    load_results,
+    merge_manifests,
+    normalise,
+)
 from pagelab.errors import PagelabError, WriteError
-from pagelab.figures import FigureSpec, figure_specs
+from pagelab.figures import FIGURES, FigureSpec
 from pagelab.figures.common import require_columns
 from pagelab.figures.defaults import chosen
 from pagelab.figures.reference import references
-from pagelab.figures.results import EXPERIMENT, Results, load_results, normalise
 from pagelab.figures.save import save_data, save_figure, save_text, sha256
-from pagelab.figures.style import paper_style, style_path
-from pagelab.figures.sweeps import EXPERIMENTS, run_experiments
+from pagelab.figures.style import declared_colours, paper_style, style_path
 from pagelab.figures.where import apply_where, parse_where
+from pagelab.outputs import MANIFEST as SWEEP_MANIFEST
+from pagelab.outputs import SUMMARY
 
 MANIFEST = "manifest.json"
 SUMMARIES = "summaries"  # where generated sweeps are kept: `--results OUT/summaries` replays them
@@ -67,20 +83,37 @@ def _progress(console: Console) -> Progress:
 def generate(specs: list[FigureSpec], console: Console) -> Results:
     """Run the default sweeps the selected figures need and return their summaries."""
     needed = sorted({s.experiments[0] for s in specs if s.experiments and s.experiments[0] in EXPERIMENTS})
-    parts, failed = run_experiments(needed, console) if needed else ({}, {})
+    ran = run_experiments(needed, console) if needed else {}
     sources = [
         {
-            "path": f"{SUMMARIES}/{name}/summary.parquet",
+            "path": f"{SUMMARIES}/{name}/{SUMMARY}",
             "experiment": name,
-            "rows": frame.height,
-            "failed_jobs": failed[name],  # e.g. dmem shortfalls: they still give their row
+            "rows": outcome.summary.height,
+            "failed_jobs": outcome.failed,  # e.g. dmem shortfalls: they still give their row
             "command": shlex.join(["python", "-m", "pagelab", *EXPERIMENTS[name].argv(Path("DIR"))]),
         }
-        for name, frame in parts.items()
+        for name, outcome in ran.items()
     ]
+    parts = {name: outcome.summary for name, outcome in ran.items()}
+    manifests = {name: outcome.manifest for name, outcome in ran.items()}
+    manifest = merge_manifests(list(manifests.values()))
     if not parts:
-        return Results(pl.DataFrame(schema={"strategy": pl.String}), sources)
-    return Results(normalise(pl.concat(list(parts.values()), how="diagonal_relaxed")), sources, parts)
+        return Results(pl.DataFrame(schema={"strategy": pl.String}), sources, manifest)
+    summary = normalise(pl.concat(list(parts.values()), how="diagonal_relaxed"))
+    return Results(summary, sources, manifest, parts, manifests)
+
+
+def figure_data(spec: FigureSpec, rows: pl.DataFrame, manifest: pl.DataFrame,
+                measured: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``spec``'s tidy frame from ``rows``, with the tables its ``inputs`` name."""
+    inputs: dict[str, pl.DataFrame] = {}
+    if "manifest" in spec.inputs:
+        inputs["manifest"] = manifest
+    if "model" in spec.inputs:
+        inputs["model"] = MODELS[spec.name](rows, measured)
+    if "measured" in spec.inputs and measured is not None:
+        inputs["measured"] = measured
+    return spec.data(rows, **inputs)
 
 
 def build_figures(
@@ -103,7 +136,7 @@ def build_figures(
     """
     console = console or Console(stderr=True)
     measured_frame = _read_measured(measured) if measured is not None else None
-    specs = select(only, figure_specs(measured_frame))
+    specs = select(only, FIGURES)
     filters = parse_where(where)
     given = load_results(results) if results is not None else None
     source = given or generate(specs, console)
@@ -114,7 +147,8 @@ def build_figures(
             rows = rows_for(source.summary, spec)
             if spec.columns:  # a sweep of another kind: one line, never a degenerate figure
                 require_columns(rows, spec.columns, spec.name)
-            tables[spec.name] = spec.data(apply_where(rows, filters) if filters else rows)
+            chosen_rows = apply_where(rows, filters) if filters else rows
+            tables[spec.name] = figure_data(spec, chosen_rows, source.manifest, measured_frame)
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -125,7 +159,8 @@ def build_figures(
     except OSError as error:  # read-only, no permission, a file in the way, a full disk
         raise PagelabError(f"--out {out}: cannot write: {error.strerror or error}") from None
     try:
-        entries = _render_all(specs, tables, staging, console, [str(f) for f in filters])
+        entries = _render_all(specs, tables, staging, console, [str(f) for f in filters],
+                              colours=declared_colours(source.manifest))
         if given is None:
             _keep_summaries(source, staging)
         manifest = _manifest(specs, tables, entries, source, results=results if given else None,
@@ -156,10 +191,12 @@ def _read_measured(path: Path) -> pl.DataFrame:
 
 
 def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], staging: Path,
-                console: Console, where: Sequence[str] = ()) -> dict[str, list[Path]]:
-    """Render and save every figure inside the paper style; return each one's files."""
+                console: Console, where: Sequence[str] = (),
+                colours: dict[str, str | None] | None = None) -> dict[str, list[Path]]:
+    """Render and save every figure inside the paper style (with the plugins' declared
+    ``colours``); return each one's files."""
     entries: dict[str, list[Path]] = {}
-    with _progress(console) as progress, paper_style():
+    with _progress(console) as progress, paper_style(colours):
         task = progress.add_task("figures", total=len(specs))
         for spec in specs:
             frame = tables[spec.name]
@@ -179,10 +216,13 @@ def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], stagin
 
 
 def _keep_summaries(source: Results, staging: Path) -> None:
-    """Write each generated experiment's summary so a later run can replay it with --results."""
+    """Write each generated experiment's summary and sweep manifest so a later run can replay
+    them with --results."""
     for entry in source.sources:
         path = staging / str(entry["path"])
-        atomic_write_parquet(source.parts[str(entry["experiment"])], path)
+        experiment = str(entry["experiment"])
+        atomic_write_parquet(source.parts[experiment], path)
+        atomic_write_parquet(source.manifests[experiment], path.with_name(SWEEP_MANIFEST))
         entry["sha256"] = sha256(path)
 
 
