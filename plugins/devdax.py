@@ -40,6 +40,7 @@ from pagelab.plugin import (
     Pool,
     StrategySpec,
     carveout_per_node,
+    ceil_div,
     guests_in_pool,
     hookimpl,
     memmap,
@@ -83,7 +84,7 @@ class Devdax:
             dax_memmap = [u // self.align * KEPT_VMEMMAP_PAGES * page for u in usable]
             # One PTE table maps 512 vmemmap pages, the struct pages of 128 MiB of memory.
             span = page // 8 * page // struct_page * page
-            tables = [-(-u // span) * page for u in usable]
+            tables = [ceil_div(u, span) * page for u in usable]
         guests = guests_in_pool(requests, machine, self.align, POOL)
         return Allocation(
             guests,

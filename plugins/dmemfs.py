@@ -47,7 +47,7 @@ class DmemfsParams:
 
 def _bitmap_bytes(bits: int) -> int:
     """BITS_TO_LONGS(bits) * sizeof(long)."""
-    return -(-bits // 64) * 8
+    return ceil_div(bits, 64) * 8
 
 
 class Dmemfs:

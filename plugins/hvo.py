@@ -99,7 +99,7 @@ class Hvo:
             # Struct pages still backed by memory of their own (tails share the kept pages).
             struct_pages=sum(memmap_bytes) // machine.struct_page_size,
             memmap_bytes=tuple(memmap_bytes),
-            descriptor_bytes=tuple(-(-p // split_span) * page for p in pool),
+            descriptor_bytes=tuple(ceil_div(p, split_span) * page for p in pool),
             pools={POOL: Pool(tuple(pool))},
         )
 

@@ -28,6 +28,7 @@ from pagelab.figures.style import (
     strategy_colors,
 )
 from pagelab.sweep.seeds import over_seeds
+from pagelab.units import ceil_div
 
 NAME = "crossover"
 TITLE = "Struct pages plus page-cache fragmentation against RAM at 4K/16K/64K: where the larger page wins"
@@ -155,7 +156,7 @@ def render(frame: pl.DataFrame) -> Figure:
     smaller_sizes = [c.removeprefix("beats_") for c in frame.columns if c.startswith("beats_")
                      and not c.endswith("_from_bytes")]
     cols = 2 if len(panels) == 4 else min(len(panels), 3)
-    nrows = -(-len(panels) // cols)
+    nrows = ceil_div(len(panels), cols)
     fig = new_figure(DOUBLE_WIDTH, 0.5 + 2.3 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())

@@ -35,7 +35,7 @@ from pagelab.figures.style import (
     strategy_colors,
 )
 from pagelab.sweep.seeds import config_columns, over_seeds
-from pagelab.units import GiB
+from pagelab.units import GiB, ceil_div
 
 NAME = "dmem"
 TITLE = "Carve-out sizing: memory sold per host against the kernel's share per node, optimum and cliff, per VM mix"
@@ -129,7 +129,7 @@ def render(frame: pl.DataFrame) -> Figure:
     """
     mixes = frame["mix"].unique(maintain_order=True).to_list()
     cols = min(len(mixes), 2)
-    nrows = -(-len(mixes) // cols)
+    nrows = ceil_div(len(mixes), cols)
     fig = new_figure(COLUMN_WIDTH if cols == 1 else DOUBLE_WIDTH, 0.9 + 2.5 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True).ravel()
     colours = strategy_colors(frame["strategy"].unique().to_list())

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pagelab.errors import PagelabError
+from pagelab.outputs import SEEDS, SUMMARY
 
 REPORT = "report.html"
 MAX_ROWS = 200  # per table: a report is for reading; the Parquet files hold everything
@@ -96,7 +97,7 @@ def build_report(directory: Path) -> str:
     if not directory.is_dir():
         raise PagelabError(f"{directory}: no such directory")
     manifest_path = directory / "manifest.json"
-    summary_path = directory / "summary.parquet"
+    summary_path = directory / SUMMARY
     if not manifest_path.exists() and not summary_path.exists():
         raise PagelabError(f"{directory}: neither a sweep (summary.parquet) nor a figures folder (manifest.json)")
     sections: list[tuple[str, str, str]] = []  # (anchor, title, body)
@@ -123,7 +124,7 @@ def build_report(directory: Path) -> str:
         if svgs:
             sections.append(("figures", f"Figures ({len(svgs)})", "".join(
                 f"<figure>{_svg(p)}<figcaption>{html.escape(p.name)}</figcaption></figure>" for p in svgs)))
-    for name, title in (("summary.parquet", "Results (summary.parquet)"), ("seeds.parquet", "Over seeds (seeds.parquet)")):
+    for name, title in ((SUMMARY, f"Results ({SUMMARY})"), (SEEDS, f"Over seeds ({SEEDS})")):
         if (directory / name).exists():
             frame = _read(directory / name)
             sections.append((name.split(".")[0], f"{title}: {frame.height} rows", table_html(frame)))

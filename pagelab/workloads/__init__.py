@@ -9,7 +9,7 @@ import polars as pl
 
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
-from pagelab.units import format_bytes, parse_size, parse_size_or_share, round_up
+from pagelab.units import ceil_div, format_bytes, parse_size, parse_size_or_share, round_up
 from pagelab.workloads.anon import sampled_mappings
 from pagelab.workloads.config import AnonConfig, GuestsConfig, WorkloadConfig
 from pagelab.workloads.draw import MAX_BUDGET, MAX_SIZE, CacheDraw
@@ -120,10 +120,10 @@ def _auto_nodes(cfg: WorkloadConfig, files: pl.DataFrame, section: int, reserve:
     if str(cfg.files.cache).strip() != "all":
         raise PagelabError("workload.installed=auto needs workload.files.cache=all")
     need = files.with_columns(node=_round_robin(files.height, Machine.even(1, cfg.nodes))).group_by("node").agg(
-        (-(-pl.col("size") // MMU_PAGE) * MMU_PAGE * pl.col("count")).sum()
+        (round_up(pl.col("size"), MMU_PAGE) * pl.col("count")).sum()
     )
     worst = max(int(need.select(pl.col("size").max()).item() or 0), 1) + reserve
-    return Machine.even(round_up(-(-worst * 64 // 63), section) * cfg.nodes, cfg.nodes).node_bytes
+    return Machine.even(round_up(ceil_div(worst * 64, 63), section) * cfg.nodes, cfg.nodes).node_bytes
 
 
 def build_workload(cfg: WorkloadConfig, seed: int) -> Workload:
