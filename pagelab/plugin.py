@@ -14,9 +14,9 @@ the command line as it does for the built-ins; the strategy receives bytes (an `
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from pagelab.lazy import lazy_export
 from pagelab.units import parse_size
 
 _EXPORTS = {
@@ -84,8 +84,4 @@ __all__ = sorted([*_EXPORTS, "Size", "format_size"])
 
 def __getattr__(name: str) -> Any:
     """Import a documented name from its module on first use (PEP 562)."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'pagelab.plugin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+    return lazy_export(globals(), _EXPORTS, name)

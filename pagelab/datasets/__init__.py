@@ -19,8 +19,9 @@ Names are imported on first use, so that ``pagelab scan`` starts its walk before
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from pagelab.lazy import lazy_export
 
 _EXPORTS = {
     "KINDS": "pagelab.datasets.cards",
@@ -52,8 +53,4 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     """Import a dataset function from its module on first use (PEP 562)."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'pagelab.datasets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+    return lazy_export(globals(), _EXPORTS, name)
