@@ -36,6 +36,7 @@ from pagelab.measure.memmap import (
     reserved_at_boot,
 )
 from pagelab.measure.pagecache import measure_pagecache, read_and_measure
+from pagelab.measure.safety import Interrupted, cleanup_on_signals
 from pagelab.measure.sample import from_sizes
 from pagelab.measure.storage import mount_of, mounts_under, readahead_of
 from pagelab.measure.tmpfs import measure_tmpfs
@@ -587,6 +588,26 @@ def test_interrupting_pagecache_removes_the_workspace(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert list(work.iterdir()) == [] and not (tmp_path / "out.parquet").exists()
+
+
+class _SignalsItselfWhenCollected:
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler's exception is printed and dropped
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception, on purpose
+def test_a_signal_whose_exception_was_swallowed_is_raised_again_at_the_blocks_end():
+    # CI once saw SIGTERM land in Popen.__del__: Python ignores exceptions raised there,
+    # and the measurement went on to write its output.
+    reached_the_end = False
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        with cleanup_on_signals():
+            _SignalsItselfWhenCollected()  # collected at once, SIGTERM handled inside __del__
+            reached_the_end = True
+    assert reached_the_end  # the block went on, as in CI; its end did not
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with cleanup_on_signals():
+        pass  # the signal was consumed: a later block is not interrupted
 
 
 def _mount_ns(pid: int) -> str | None:

@@ -94,29 +94,47 @@ def workspace(parent: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+_received: int | None = None  # the signal that raised Interrupted, until a context exit sees it
+
+
 def raise_interrupted(signum: int, _frame: object) -> None:
     """Signal handler: raise :class:`Interrupted` once, so that every ``finally`` runs.
 
     Later SIGTERM/SIGHUP are ignored while cleaning up: a dying multi-threaded parent
     sends ``PR_SET_PDEATHSIG`` once per exiting thread, and a second exception would
-    cut an unmount or a removal short. SIGKILL still works.
+    cut an unmount or a removal short. SIGKILL still works. The signal is also recorded,
+    because an exception raised while Python runs a ``__del__`` (a ``Popen`` collected at
+    that instant) is printed and dropped; :func:`cleanup_on_signals` raises it again.
     """
+    global _received
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    _received = signum
     raise Interrupted(f"signal {signal.Signals(signum).name}")
 
 
 @contextmanager
 def cleanup_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Interrupted` (main thread only) for the duration."""
+    """Turn SIGTERM and SIGHUP into :class:`Interrupted` (main thread only) for the duration.
+
+    A signal whose exception was swallowed on the way is raised again when the block
+    ends, so nothing after the block (an output write) runs as if it had not come.
+    """
     import threading
 
+    global _received
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.signal(sig, raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
+    except BaseException:
+        _received = None  # it reached the block's end as an exception: nothing was lost
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if _received is not None:
+        signum, _received = _received, None
+        raise Interrupted(f"signal {signal.Signals(signum).name}")

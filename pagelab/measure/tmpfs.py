@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +33,6 @@ from pagelab.measure.output import Measurement, finish, provenance
 from pagelab.measure.safety import (
     check_memory,
     cleanup_on_signals,
-    raise_interrupted,
     require_linux,
     require_root,
     workspace,
@@ -317,19 +315,18 @@ def _worker() -> int:
     """Entry point of the namespace worker: JSON request on stdin, JSON results on stdout."""
     from pagelab.measure.mounts import enter_private_namespace, tmpfs
 
-    # SIGTERM (from the parent, or PR_SET_PDEATHSIG when it dies) unwinds through the
-    # ``finally`` that unmounts; the private namespace is the second line of defence.
-    signal.signal(signal.SIGTERM, raise_interrupted)
-    signal.signal(signal.SIGHUP, raise_interrupted)
     request = json.load(sys.stdin)
     targets = [Path(mount["target"]) for mount in request["mounts"]]
     try:
-        enter_private_namespace()
-        results = []
-        for mount, target in zip(request["mounts"], targets, strict=True):
-            with tmpfs(target, mount["options"]):
-                measured = _measure_mount(str(target), request["sizes"], request["max_order"])
-            results.append({"huge": mount["huge"], **measured})
+        # SIGTERM (from the parent, or PR_SET_PDEATHSIG when it dies) unwinds through the
+        # ``finally`` that unmounts; the private namespace is the second line of defence.
+        with cleanup_on_signals():
+            enter_private_namespace()
+            results = []
+            for mount, target in zip(request["mounts"], targets, strict=True):
+                with tmpfs(target, mount["options"]):
+                    measured = _measure_mount(str(target), request["sizes"], request["max_order"])
+                results.append({"huge": mount["huge"], **measured})
     except PagelabError as exc:
         print(exc, file=sys.stderr)
         return 2
