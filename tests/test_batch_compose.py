@@ -136,3 +136,25 @@ def test_a_config_is_recycled_only_when_nobody_holds_it():
         assert id(fourth) == first_id
         assert OmegaConf.to_container(fourth) == hydras(3)
         assert OmegaConf.to_container(kept) == hydras(0) and node.overrides.task[-1] == "seed=1"
+
+
+def test_the_tasks_part_composes_as_hydras_composition_less_hydra():
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf, open_dict
+
+    from pagelab.pipeline.compose import compose_task, hydra_session
+    from pagelab.strategies.registry import installed_strategies
+
+    strategies = [*installed_strategies(), *sorted(p.stem for p in (ROOT / "conf" / "strategy").glob("*.yaml"))]
+    workloads = sorted(p.stem for p in (ROOT / "conf" / "workload").glob("*.yaml"))
+    choices = [[f"strategy={s}", f"workload={w}"] for s in strategies for w in workloads]
+    choices += [["strategy=dmemfs", "workload=hosting", "workload.dmem='!8G'", "seed=3"], []]  # values; no choice at all
+    with hydra_session() as loader:
+        for overrides in choices:
+            theirs = loader.load_configuration("config", overrides, RunMode.RUN)
+            with open_dict(theirs):
+                del theirs["hydra"]
+            mine = compose_task(loader, overrides)
+            assert OmegaConf.to_yaml(mine) == OmegaConf.to_yaml(theirs), overrides
+            assert OmegaConf.to_container(mine, resolve=True) == OmegaConf.to_container(theirs, resolve=True), overrides
+            assert OmegaConf.is_struct(mine) and OmegaConf.is_struct(theirs), overrides

@@ -8,8 +8,8 @@ import polars as pl
 
 from pagelab.errors import PagelabError
 from pagelab.fleet.capacity import host_model
-from pagelab.fleet.search import hosts_needed, subset
-from pagelab.fleet.simulation import admission, place_stream, ratio_fraction, timeline
+from pagelab.fleet.search import place_and_search
+from pagelab.fleet.simulation import admission, ratio_fraction, timeline
 from pagelab.fleet.stream import build_stream
 from pagelab.pipeline.config import RunConfig
 from pagelab.pipeline.metrics import results_row
@@ -56,10 +56,9 @@ def simulate_fleet(run: RunConfig) -> Outcome:
     model = host_model(run, stream)
     spec_memory = "pinned" if model.pinned else "managed"
     adm = admission(model, fleet.overcommit_ratio)
-    slot = place_stream(adm, stream, fleet.hosts, fleet.policy)
-    hourly = timeline(model, adm, stream, slot, fleet.hosts)
     fits_host = model.fits_empty_host()
-    needed = hosts_needed(*subset(adm, stream, fits_host), fleet.policy) if fleet.search else None
+    slot, needed = place_and_search(adm, stream, fleet.hosts, fleet.policy, fits_host, fleet.search)
+    hourly = timeline(model, adm, stream, slot, fleet.hosts)
     rejected = int((slot < 0).sum())
     over_hours = hourly.select(sold=pl.mean("provisioned_bytes"), used=pl.mean("used_bytes"),
                                peak=pl.max("violations"), violations=pl.sum("violations")).row(0, named=True)

@@ -44,13 +44,22 @@ def serves(adm: Admission, stream: Stream, hosts: int, policy: str) -> bool:
     return bool((place_stream(adm, stream, hosts, policy, stop_at_rejection=True) >= 0).all())
 
 
+def first_fit_unbounded(adm: Admission, stream: Stream) -> np.ndarray:
+    """``first_fit`` on a fleet with a host per VM: only the VMs no empty host admits are rejected."""
+    return place_stream(adm, stream, max(stream.vms, 1), "first_fit")
+
+
+def hosts_used(slot: np.ndarray, nodes: int) -> int:
+    """How many hosts a placement uses: up to the last one holding a VM (first_fit fills them in order)."""
+    return int(slot.max(initial=-1)) // nodes + 1
+
+
 def hosts_needed(adm: Admission, stream: Stream, policy: str) -> int:
     """The smallest number of hosts that places every VM of ``stream`` (each must fit an empty host)."""
     if stream.vms == 0:
         return 0
     if policy == "first_fit":
-        slot = place_stream(adm, stream, stream.vms, policy)  # a host per VM: none is rejected
-        return int(slot.max()) // adm.room.shape[0] + 1
+        return hosts_used(first_fit_unbounded(adm, stream), adm.room.shape[0])
     low = lower_bound(adm, stream) - 1  # fails (or is 0)
     high = low + 1
     while not serves(adm, stream, high, policy):
@@ -62,3 +71,20 @@ def hosts_needed(adm: Admission, stream: Stream, policy: str) -> int:
         else:
             low = mid
     return high
+
+
+def place_and_search(adm: Admission, stream: Stream, hosts: int, policy: str, fits_host: np.ndarray,
+                     search: bool) -> tuple[np.ndarray, int | None]:
+    """The placement on ``hosts`` hosts and, if ``search``, the hosts needed by the VMs in ``fits_host``.
+
+    For ``first_fit`` one placement gives both when ``fits_host`` leaves out exactly the VMs no
+    empty host admits (they never take a slot, so leaving them out changes nothing): the first
+    ``hosts`` hosts of the unbounded placement see what a fleet of ``hosts`` sees, and a VM it
+    places further on is the one that fleet rejects.
+    """
+    nodes = adm.room.shape[0]
+    if search and policy == "first_fit" and np.array_equal(fits_host, adm.fits_empty_node()):
+        unbounded = first_fit_unbounded(adm, stream)
+        return np.where(unbounded < hosts * nodes, unbounded, -1), hosts_used(unbounded, nodes)
+    slot = place_stream(adm, stream, hosts, policy)
+    return slot, hosts_needed(*subset(adm, stream, fits_host), policy) if search else None

@@ -40,6 +40,10 @@ class Admission:
     need: np.ndarray  # Int64 (vms, pools)
     ratio: Fraction
 
+    def fits_empty_node(self) -> np.ndarray:
+        """True for each VM some node of an empty host admits (the others are never placed)."""
+        return (self.need[:, None, :] <= self.room[None, :, :]).all(axis=2).any(axis=1)
+
 
 def admission(model: HostModel, ratio: float) -> Admission:
     """Scaled room and needs for ``ratio`` (pinned guest memory is never overcommitted)."""
@@ -64,46 +68,56 @@ def place_stream(adm: Admission, stream: Stream, hosts: int, policy: str, *,
         raise PagelabError(f"workload.fleet.hosts: must be at least 1, got {hosts}")
     nodes, pools = adm.room.shape
     room = [np.tile(adm.room[:, p], hosts) for p in range(pools)]  # one contiguous array per pool
-    total = np.tile(adm.room.sum(axis=1), hosts)  # room left per slot, every pool
-    host_room = np.repeat(total.reshape(hosts, nodes).sum(axis=1), nodes)  # per slot: its host's room
+    # What best_fit ranks by (room left per slot, every pool) or most_free (per slot: its host's).
+    rank = np.tile(adm.room.sum(axis=1), hosts)
+    if policy == "most_free":
+        rank = np.repeat(rank.reshape(hosts, nodes).sum(axis=1), nodes)
     need = adm.need
+    columns = [np.ascontiguousarray(need[:, p]) for p in range(pools)]
+    taken = need.sum(axis=1)
+    # Per-VM scalars as flat lists of Python ints: indexing numpy one element at a time is slower
+    # (and a list per VM would cost the garbage collector).
+    wants, sizes = [column.tolist() for column in columns], taken.tolist()
     slot = np.full(stream.vms, -1, dtype=np.int64)
-    arrive = np.searchsorted(stream.arrival, np.arange(stream.hours + 1), side="left")
+    arrive = np.searchsorted(stream.arrival, np.arange(stream.hours + 1), side="left").tolist()
     by_departure = np.argsort(stream.departure, kind="stable")
-    depart = np.searchsorted(stream.departure[by_departure], np.arange(stream.hours + 1), side="left")
+    depart = np.searchsorted(stream.departure[by_departure], np.arange(stream.hours + 1), side="left").tolist()
     touched = 0  # hosts used so far: the ones after them are still empty
     for hour in range(stream.hours):
         gone = by_departure[depart[hour]:depart[hour + 1]]
         gone = gone[slot[gone] >= 0]
         if gone.size:
-            back = need[gone].sum(axis=1)
+            where = slot[gone]
             for p in range(pools):
-                np.add.at(room[p], slot[gone], need[gone, p])
-            np.add.at(total, slot[gone], back)
-            host_back = np.bincount(slot[gone] // nodes, weights=back, minlength=hosts).astype(np.int64)
-            host_room += np.repeat(host_back, nodes)
+                np.add.at(room[p], where, columns[p][gone])
+            if policy == "best_fit":
+                np.add.at(rank, where, taken[gone])
+            elif policy == "most_free":  # every node of the host gets its room back
+                for node in range(nodes):
+                    np.add.at(rank, where - where % nodes + node, taken[gone])
         for vm in range(arrive[hour], arrive[hour + 1]):
             limit = min(hosts, touched + 1) * nodes
-            ok = room[0][:limit] >= need[vm, 0]
+            ok = room[0][:limit] >= wants[0][vm]
             for p in range(1, pools):
-                ok &= room[p][:limit] >= need[vm, p]
+                ok &= room[p][:limit] >= wants[p][vm]
             if policy == "first_fit":
                 chosen = int(ok.argmax())
             elif policy == "best_fit":
-                chosen = int(np.where(ok, total[:limit], np.iinfo(np.int64).max).argmin())
+                chosen = int(np.where(ok, rank[:limit], np.iinfo(np.int64).max).argmin())
             else:
-                chosen = int(np.where(ok, host_room[:limit], -1).argmax())
+                chosen = int(np.where(ok, rank[:limit], -1).argmax())
             if not ok[chosen]:
                 if stop_at_rejection:
                     return slot
                 continue
             slot[vm] = chosen
             for p in range(pools):
-                room[p][chosen] -= need[vm, p]
-            taken = int(need[vm].sum())
-            total[chosen] -= taken
+                room[p][chosen] -= wants[p][vm]
             host = chosen // nodes
-            host_room[host * nodes:(host + 1) * nodes] -= taken
+            if policy == "best_fit":
+                rank[chosen] -= sizes[vm]
+            elif policy == "most_free":
+                rank[host * nodes:(host + 1) * nodes] -= sizes[vm]
             touched = max(touched, host + 1)
     return slot
 

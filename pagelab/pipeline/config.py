@@ -143,6 +143,11 @@ def check_strategy_overrides(overrides: Sequence[str]) -> None:
 _stored: tuple[tuple[str, type], ...] = ()  # the strategies register_configs stored last
 
 
+def stored_strategies() -> tuple[tuple[str, type], ...]:
+    """The (name, params class) of every strategy :func:`register_configs` stored last."""
+    return _stored
+
+
 def register_configs(overrides: Sequence[str] | None = None) -> None:
     """Store the workload schema and every installed strategy in Hydra's ConfigStore.
 

@@ -15,23 +15,27 @@ config nor consult the plugin registry. One table, every value text, rows of two
   (page16k at 2M pages is page2m).
 
 ``colour`` is the colour the strategy's plugin declares (``StrategySpec.colour``), null if
-none (figures then derive it from the name). Hydra composes once per pair, all in one
-set-up (:func:`pagelab.pipeline.compose.hydra_session`, or the sweep's own Hydra app at its
-end); rows are sorted, so the same summary on the same installation gives the same bytes.
+none (figures then derive it from the name). Hydra composes once per pair and process,
+the task's part only (:func:`~pagelab.pipeline.compose.compose_task`), all in one set-up
+(:func:`pagelab.pipeline.compose.hydra_session`, or the sweep's own Hydra app at its end);
+rows are sorted, so the same summary on the same installation gives the same bytes.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
 
 from pagelab.errors import PagelabError
-from pagelab.pipeline.compose import CONFIG_NAME, hydra_session
-from pagelab.pipeline.config import RunConfig, register_configs
+from pagelab.pipeline.compose import compose_task, hydra_session
+from pagelab.pipeline.config import RunConfig, register_configs, stored_strategies
 from pagelab.strategies.registry import installed_strategies
+
+if TYPE_CHECKING:
+    from hydra.core.config_loader import ConfigLoader
 
 KEYS = ("strategy", "workload", "preset", "colour")
 PARAM_PREFIXES = ("strategy.", "workload.")
@@ -41,34 +45,42 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# The defaults of a pair depend on the installation only: one composition per process
+# serves every sweep that a series (pagelab figures) collects. Keyed by the strategies
+# stored in Hydra's ConfigStore, so a plugin added later composes again.
+_DEFAULTS: dict[tuple[object, ...], dict[str, str | None] | None] = {}
+
+
 def _compose_defaults(pairs: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], dict[str, str | None]]:
     """The default parameters of each (strategy, workload) pair Hydra can compose (workload None: the default one).
 
     The columns are the results row's (:attr:`RunConfig.columns`), so rows compare with them as they are.
     """
-    from hydra import compose
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    def one(strategy: str, workload: str | None) -> dict[str, str | None] | None:
-        choices = [f"strategy={strategy}", *([f"workload={workload}"] if workload is not None else [])]
-        try:
-            columns = RunConfig.of(compose(config_name=CONFIG_NAME, overrides=choices)).columns
-        except (HydraException, OmegaConfBaseException, PagelabError):  # a strategy or workload not installed
-            return None
-        return {k: _text(v) for k, v in columns.items()}
+    def one(loader: ConfigLoader, strategy: str, workload: str | None) -> dict[str, str | None] | None:
+        key = (strategy, workload, stored_strategies())
+        if key not in _DEFAULTS:
+            choices = [f"strategy={strategy}", *([f"workload={workload}"] if workload is not None else [])]
+            try:
+                columns = RunConfig.of(compose_task(loader, choices)).columns
+                _DEFAULTS[key] = {k: _text(v) for k, v in columns.items()}
+            except (HydraException, OmegaConfBaseException, PagelabError):  # a strategy or workload not installed
+                _DEFAULTS[key] = None
+        return _DEFAULTS[key]
 
-    def every() -> dict[tuple[str, str | None], dict[str, str | None]]:
+    def every(loader: ConfigLoader) -> dict[tuple[str, str | None], dict[str, str | None]]:
         # Per pair, not per strategy and per workload: a workload may set strategy values
         # (hosting sets strategy.dmem).
-        return {pair: params for pair in pairs if (params := one(*pair)) is not None}
+        return {pair: params for pair in pairs if (params := one(loader, *pair)) is not None}
 
     if GlobalHydra.instance().is_initialized():  # at a sweep's end, inside its Hydra app
         register_configs()
-        return every()
-    with hydra_session():  # one set-up for every pair
-        return every()
+        return every(GlobalHydra.instance().config_loader())
+    with hydra_session() as loader:  # one set-up for every pair
+        return every(loader)
 
 
 def _presets(strategies: set[str]) -> dict[str, tuple[str, dict[str, str | None]]]:
