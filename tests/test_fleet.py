@@ -12,7 +12,8 @@ import pytest
 import pagelab
 from pagelab.datasets import datasets_dir
 from pagelab.errors import PagelabError
-from pagelab.fleet.search import hosts_needed
+from pagelab.fleet.run import fleet_inputs
+from pagelab.fleet.search import hosts_needed, place_and_search, subset
 from pagelab.fleet.simulation import Admission, place_stream
 from pagelab.fleet.stream import Stream, read_trace
 from pagelab.pipeline.compose import compose
@@ -200,3 +201,45 @@ def test_first_fit_hosts_needed_in_one_pass_is_the_smallest_fleet_that_serves(se
     hosts = hosts_needed(adm, stream, "first_fit")
     assert hosts > 1 and serves(adm, stream, hosts, "first_fit")
     assert not serves(adm, stream, hosts - 1, "first_fit")
+
+
+@pytest.mark.parametrize("strategy, ratio", [("base4k", 1.0), ("base4k", 1.5), ("base4k", 2.0), ("dmemfs", 1.5),
+                                             ("hvo", 1.5)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_first_fit_placement_cut_from_the_unbounded_one_is_the_direct_placement(strategy, ratio, seed):
+    # place_and_search places once on a host per VM and turns every slot past the fleet into a
+    # rejection: that must be what a fleet of that size places, for any size, and the search's answer.
+    run = compose(["+experiment=fleet_overcommit", f"strategy={strategy}", f"workload.fleet.overcommit_ratio={ratio}",
+                   f"seed={seed}", "hydra.mode=RUN"])
+    _, stream, model, adm = fleet_inputs(run)
+    fits_host = model.fits_empty_host()
+    needed = hosts_needed(*subset(adm, stream, fits_host), "first_fit")
+    for hosts in (needed - 5, needed, needed + 5):  # turning VMs away, and not
+        slot, found = place_and_search(adm, stream, hosts, "first_fit", fits_host, True)
+        assert np.array_equal(slot, place_stream(adm, stream, hosts, "first_fit")), (strategy, ratio, seed, hosts)
+        assert found == needed and (slot < 0).any() == (hosts < needed)
+
+
+def test_the_trace_with_a_vm_too_large_for_any_host_places_as_directly():
+    _, stream, model, adm = fleet_inputs(compose(["workload=fleet", "strategy=base4k"]))
+    fits_host = model.fits_empty_host()
+    assert not fits_host.all()
+    slot, needed = place_and_search(adm, stream, 10, "first_fit", fits_host, True)
+    assert np.array_equal(slot, place_stream(adm, stream, 10, "first_fit"))
+    assert needed == hosts_needed(*subset(adm, stream, fits_host), "first_fit")
+
+
+def test_place_and_search_places_twice_when_the_search_leaves_out_an_admitted_vm():
+    # As if VM 4 (7 units) fitted an empty host only with overcommit: the search goes without it
+    # (3 hosts, worked as for NEEDED) while the fleet still places it, so one placement cannot serve both.
+    adm, stream = golden()
+    fits_host = adm.fits_empty_node()
+    fits_host[4] = False
+    slot, needed = place_and_search(adm, stream, 3, "first_fit", fits_host, True)
+    assert slot.tolist() == EXPECTED["first_fit"] and needed == 3
+    assert place_and_search(adm, stream, 3, "first_fit", adm.fits_empty_node(), True)[1] == NEEDED["first_fit"]
+    slot, needed = place_and_search(adm, stream, 3, "best_fit", fits_host, False)
+    assert slot.tolist() == EXPECTED["best_fit"] and needed is None
+    empty = np.zeros(stream.vms, dtype=bool)
+    slot, needed = place_and_search(*subset(adm, stream, empty), 3, "first_fit", empty[empty], True)
+    assert slot.size == 0 and needed == 0

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pagelab.commands.results import normalise, read_manifest
+from pagelab.commands.series import CLAIM, EXIT
 from pagelab.errors import PagelabError
 from pagelab.outputs import MANIFEST, RESULTS, SUMMARY
 from pagelab.strategies.registry import installed_strategies
@@ -88,6 +89,12 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
+# The order the sweeps start in: the longest first, so that the last one to end is short
+# (their model time: python benchmarks/figures_floor.py).
+LONGEST_FIRST = ("headline", "hosting_density", "dmem_sizing", "fleet_overcommit", "metadata_vs_ram", "crossover",
+                 "pagecache_bloat")
+
+
 def preset_exists(name: str) -> bool:
     """True if ``conf/experiment/<name>.yaml`` ships with this installation."""
     return (resources.files("pagelab.conf") / "experiment" / f"{name}.yaml").is_file()
@@ -107,42 +114,53 @@ class Ran:
 
 
 def run_experiments(names: list[str], console: Console) -> dict[str, Ran]:
-    """Run the named sweeps one after another in one process; return each one's outcome.
+    """Run the named sweeps on every core; return each one's outcome.
 
-    One process (:mod:`pagelab.commands.series`) runs them all, so that Python, the imports and
-    the batch launcher's workers start once. Progress shows on a terminal only. Raises
-    :class:`PagelabError` if a preset is missing or a sweep fails as a whole (failed jobs,
-    such as a dmem shortfall, still give rows).
+    One series process per core (:mod:`pagelab.commands.series`, at most one per sweep),
+    each running its jobs in its own process (``hydra.launcher.n_jobs=1``), takes the next
+    unclaimed sweep, the longest first: a sweep's serial parts (composing its bases,
+    collecting) run beside another sweep's jobs instead of leaving a core idle, and
+    Python, the imports and the datasets load once per process. The results do not depend
+    on how jobs are spread (the batch launcher's tests). Progress shows on a terminal
+    only. Raises :class:`PagelabError` if a preset is missing or a sweep fails as a whole
+    (failed jobs, such as a dmem shortfall, still give rows).
     """
-    experiments = [EXPERIMENTS[n] for n in names]
+    experiments = sorted((EXPERIMENTS[n] for n in names), key=lambda e: LONGEST_FIRST.index(e.name))
     for e in experiments:
         if e.preset and not preset_exists(e.preset):
             raise PagelabError(f"sweep preset conf/experiment/{e.preset}.yaml is not installed")
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env.pop("HYDRA_FULL_ERROR", None)
+    processes = max(1, min(os.cpu_count() or 1, len(experiments)))
     with tempfile.TemporaryDirectory(prefix="pagelab-figures-") as tmp, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, disable=not console.is_terminal, transient=True,
     ) as progress:
         folder = Path(tmp)
-        specs = [f"{e.name}={shlex.join(e.argv(folder / e.name))}" for e in experiments]
-        # stderr to a file: a pipe nobody reads could fill up and stall the sweeps.
-        with open(folder / "sweeps.stderr", "w") as log:
-            process = subprocess.Popen([sys.executable, "-m", "pagelab.commands.series", *specs], cwd=tmp, env=env,
-                                       stdout=subprocess.DEVNULL, stderr=log, text=True)
+        in_process = ["hydra.launcher.n_jobs=1"] if processes > 1 else []
+        specs = [f"{e.name}={shlex.join([*e.argv(folder / e.name), *in_process])}" for e in experiments]
+        series = []
+        for number in range(processes):
+            # stderr to a file: a pipe nobody reads could fill up and stall the sweeps.
+            with open(folder / f"sweeps-{number}.stderr", "w") as log:
+                series.append(subprocess.Popen([sys.executable, "-m", "pagelab.commands.series", *specs], cwd=tmp,
+                                               env=env, stdout=subprocess.DEVNULL, stderr=log, text=True))
         task = progress.add_task("sweeps", total=None)
         try:
-            while process.poll() is None:
+            while any(process.poll() is None for process in series):
                 time.sleep(0.2)
-                current = next((e.name for e in experiments if not (folder / f"{e.name}.exit").exists()), "")
-                progress.update(task, description=f"sweep {current}: {_jobs_done(folder / current)} jobs")
+                running = [e.name for e in experiments if (folder / f"{e.name}{CLAIM}").exists()
+                           and not (folder / f"{e.name}{EXIT}").exists()]
+                progress.update(task, description="sweeps " + ", ".join(
+                    f"{name}: {_jobs_done(folder / name)} jobs" for name in running))
         finally:
-            if process.poll() is None:  # interrupted: stop the sweeps too
-                process.kill()
-                process.wait()
-        stderr = (folder / "sweeps.stderr").read_text()
+            for process in series:
+                if process.poll() is None:  # interrupted: stop the sweeps too
+                    process.kill()
+                    process.wait()
+        stderr = "".join((folder / f"sweeps-{number}.stderr").read_text() for number in range(processes))
         ran: dict[str, Ran] = {}
-        for e in experiments:
+        for e in sorted(experiments, key=lambda e: e.name):
             # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
             # shortfall is a result: the cliff); only a sweep without one has failed.
             if not (folder / e.name / SUMMARY).exists():

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pagelab.errors import PagelabError
-from pagelab.fleet.capacity import host_model
+from pagelab.fleet.capacity import HostModel, host_model
 from pagelab.fleet.search import place_and_search
-from pagelab.fleet.simulation import admission, ratio_fraction, timeline
-from pagelab.fleet.stream import build_stream
+from pagelab.fleet.simulation import Admission, admission, ratio_fraction, timeline
+from pagelab.fleet.stream import Stream, build_stream
 from pagelab.pipeline.config import RunConfig
 from pagelab.pipeline.metrics import results_row
 from pagelab.units import parse_size
@@ -42,20 +42,25 @@ def _check(fleet: FleetConfig) -> None:
         raise PagelabError(f"workload.fleet.{name}: must not be negative, got {getattr(fleet, name)}")
 
 
-def simulate_fleet(run: RunConfig) -> Outcome:
-    """Run the configured strategy over a fleet of ``workload.fleet.hosts`` hosts."""
-    from pagelab.pipeline.simulate import (
-        Outcome,  # deferred: simulate routes fleet runs here
-    )
-
+def fleet_inputs(run: RunConfig) -> tuple[FleetConfig, Stream, HostModel, Admission]:
+    """The checked ``workload.fleet``, its stream of VMs, the host model and its admission room."""
     fleet = run.workload.fleet
     assert fleet is not None  # is_fleet(run)
     _check(fleet)
     installed = parse_size(run.workload.installed, "workload.installed")
     stream = build_stream(fleet, seed=run.seed, fleet_bytes=fleet.hosts * installed)
     model = host_model(run, stream)
+    return fleet, stream, model, admission(model, fleet.overcommit_ratio)
+
+
+def simulate_fleet(run: RunConfig) -> Outcome:
+    """Run the configured strategy over a fleet of ``workload.fleet.hosts`` hosts."""
+    from pagelab.pipeline.simulate import (
+        Outcome,  # deferred: simulate routes fleet runs here
+    )
+
+    fleet, stream, model, adm = fleet_inputs(run)
     spec_memory = "pinned" if model.pinned else "managed"
-    adm = admission(model, fleet.overcommit_ratio)
     fits_host = model.fits_empty_host()
     slot, needed = place_and_search(adm, stream, fleet.hosts, fleet.policy, fits_host, fleet.search)
     hourly = timeline(model, adm, stream, slot, fleet.hosts)

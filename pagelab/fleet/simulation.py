@@ -42,7 +42,7 @@ class Admission:
 
     def fits_empty_node(self) -> np.ndarray:
         """True for each VM some node of an empty host admits (the others are never placed)."""
-        return (self.need[:, None, :] <= self.room[None, :, :]).all(axis=2).any(axis=1)
+        return np.any(np.all(self.need[:, None, :] <= self.room[None, :, :], axis=2), axis=1)
 
 
 def admission(model: HostModel, ratio: float) -> Admission:
@@ -131,26 +131,34 @@ def timeline(model: HostModel, adm: Admission, stream: Stream, slot: np.ndarray,
     exceeds the pool's room. ``min_headroom_bytes`` is the least ``r x (room - O) - G`` over
     every node and pool: negative would mean provisioned memory above its limit.
 
-    Every (VM, hour it is resident) pair is one element, and every sum is one bincount
-    over (hour, slot, pool) cells: the work is proportional to the VM-hours.
+    What a VM holds while resident (guest memory, overheads, its count, its size) is summed
+    per cell from arrivals and departures: the work is proportional to the VMs. Only usage
+    changes hour by hour: every (VM, hour it is resident) pair is one element of it, summed
+    by one bincount over (hour, slot, pool) cells.
     """
     nodes, pools = model.room.shape
     slots, hours = hosts * nodes, stream.hours
     placed = np.flatnonzero(slot >= 0)
-    stay = stream.departure[placed] - stream.arrival[placed]
+    start, end, where = stream.arrival[placed], stream.departure[placed], slot[placed]
+    guest = _resident(start, end, where * pools + model.guest_pool[placed], model.guest[placed], slots * pools, hours)
+    guest = guest.reshape(hours, slots, pools)
+    every_pool = (where[:, None] * pools + np.arange(pools)).ravel()  # each VM's (slot, pool) cells
+    over = _resident(np.repeat(start, pools), np.repeat(end, pools), every_pool, model.overhead[placed].ravel(),
+                     slots * pools, hours).reshape(hours, slots, pools)
+    resident_host = _resident(start, end, where // nodes, np.ones(placed.size), hosts, hours)
+    provisioned = _resident(start, end, np.zeros_like(where), stream.memory_bytes[placed], 1, hours)[:, 0]
+    stay = end - start
     vm = np.repeat(placed, stay)  # one element per (VM, hour it is resident)
-    hour = stream.arrival[vm] + (np.arange(vm.size) - np.repeat(np.cumsum(stay) - stay, stay))
-    at = hour * slots + slot[vm]  # its (hour, slot) cell
-    cell = at * pools + model.guest_pool[vm]  # its (hour, slot, pool) cell of guest memory
-    used = np.floor(stream.memory_bytes[vm] * stream.ratio[stream.source[vm], hour % stream.ratio.shape[1]])
-    guest = _sum(cell, model.guest[vm], hours * slots * pools).reshape(hours, slots, pools)
-    usage = _sum(cell, used.astype(np.int64), hours * slots * pools).reshape(hours, slots, pools)
-    over = np.stack([_sum(at, model.overhead[vm, p], hours * slots) for p in range(pools)], axis=1)
-    over = over.reshape(hours, slots, pools)
+    hour = np.arange(vm.size) - np.repeat(np.cumsum(stay) - stay - start, stay)
+    share = stream.ratio.ravel()[stream.source[vm] * stream.ratio.shape[1] + hour % stream.ratio.shape[1]]
+    used = np.floor(stream.memory_bytes[vm] * share)
     room = np.tile(model.room, (hosts, 1))[None]  # (1, slots, pools)
-    backed = over + (guest if model.pinned else usage)
+    if model.pinned:
+        backed = over + guest
+    else:
+        cell = (hour * slots + slot[vm]) * pools + model.guest_pool[vm]  # its (hour, slot, pool) cell of guest memory
+        backed = over + _sum(cell, used.astype(np.int64), hours * slots * pools).reshape(hours, slots, pools)
     bad_host = (backed > room).any(axis=2).reshape(hours, hosts, nodes).any(axis=2)
-    resident_host = np.bincount(hour * hosts + slot[vm] // nodes, minlength=hours * hosts).reshape(hours, hosts)
     num, den = adm.ratio.numerator, adm.ratio.denominator
     arrived = np.bincount(stream.arrival, minlength=hours)[:hours]
     taken = np.bincount(stream.arrival[placed], minlength=hours)[:hours]
@@ -158,11 +166,11 @@ def timeline(model: HostModel, adm: Admission, stream: Stream, slot: np.ndarray,
     return pl.DataFrame({
         "hour": np.arange(hours, dtype=np.int64),
         "hosts_in_use": (resident_host > 0).sum(axis=1).astype(np.int64),
-        "vms_resident": np.bincount(hour, minlength=hours).astype(np.int64),
+        "vms_resident": resident_host.sum(axis=1),
         "vms_arrived": arrived.astype(np.int64),
         "vms_placed": taken.astype(np.int64),
         "vms_rejected": (arrived - taken).astype(np.int64),
-        "provisioned_bytes": _sum(hour, stream.memory_bytes[vm], hours),  # as sold, before rounding
+        "provisioned_bytes": provisioned,  # as sold, before rounding
         "used_bytes": _sum(hour, used, hours),
         **{f"free_{name}_bytes": free[:, p].astype(np.int64) for p, name in enumerate(model.pools)},
         "violations": bad_host.sum(axis=1).astype(np.int64),
@@ -173,3 +181,12 @@ def timeline(model: HostModel, adm: Admission, stream: Stream, slot: np.ndarray,
 def _sum(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Int64 sums of ``values`` by ``index`` (exact: every partial sum is far below 2**53)."""
     return np.bincount(index, weights=values, minlength=size).astype(np.int64)
+
+
+def _resident(start: np.ndarray, end: np.ndarray, cell: np.ndarray, values: np.ndarray, cells: int,
+              hours: int) -> np.ndarray:
+    """Int64 (hours, cells): per hour and cell, the sum of ``values`` over the VMs resident then
+    (each is added at its arrival hour and taken off at its departure)."""
+    size = (hours + 1) * cells  # departures run to ``hours``
+    change = _sum(start * cells + cell, values, size) - _sum(end * cells + cell, values, size)
+    return np.cumsum(change.reshape(hours + 1, cells), axis=0)[:hours]

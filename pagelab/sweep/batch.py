@@ -146,34 +146,11 @@ def _warm(task_module: str) -> None:
     installed_strategies()
 
 
-# joblib's loky backend, with polars among the thread pools it sizes per worker.
-LOKY_BACKEND = "pagelab-loky"
-
-
-def _register_backend() -> None:
-    """Register :data:`LOKY_BACKEND`: loky, whose workers' polars pools share the cores.
-
-    joblib gives each loky worker ``cores // workers`` threads of the pools it knows
-    (OpenMP, BLAS, ...) unless the environment sets them. polars sizes its pool at import,
-    to every core: two workers on two cores would each run two threads, and a sweep's
-    small queries lose more to the contention than they gain (a hosting job takes a
-    quarter longer). ``POLARS_MAX_THREADS`` is one more of those variables.
-    """
-    from joblib import register_parallel_backend
-    from joblib.parallel import LokyBackend
-
-    class PolarsAwareLoky(LokyBackend):
-        MAX_NUM_THREADS_VARS = [*LokyBackend.MAX_NUM_THREADS_VARS, "POLARS_MAX_THREADS"]
-
-    register_parallel_backend(LOKY_BACKEND, PolarsAwareLoky)
-
-
 def _start_workers(n: int, task_module: str) -> None:
     from joblib import Parallel, delayed
 
-    _register_backend()
     # The same executor serves the sweep's chunks: joblib reuses loky's workers between calls.
-    Parallel(n_jobs=n, backend=LOKY_BACKEND)(delayed(_warm)(task_module) for _ in range(n))
+    Parallel(n_jobs=n, backend="loky")(delayed(_warm)(task_module) for _ in range(n))
 
 
 def workers(options: dict[str, Any]) -> int:
@@ -245,9 +222,8 @@ def _run_joblib(chunks: list[Chunk], n_jobs: int, workers: int) -> list[list[Job
 
     if workers == 1:  # n_jobs=1: in this process, as the basic launcher runs its jobs
         return [run_chunk(chunk) for chunk in chunks]
-    _register_backend()
     # loky starts fresh interpreters (no fork: polars is multithreaded) and keeps them for every chunk.
-    return Parallel(n_jobs=n_jobs, backend=LOKY_BACKEND, batch_size=1)(delayed(run_chunk)(c) for c in chunks)
+    return Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(delayed(run_chunk)(c) for c in chunks)
 
 
 def _run_submitit(chunks: list[Chunk], options: dict[str, Any]) -> list[list[JobReturn]]:
