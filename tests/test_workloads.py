@@ -131,3 +131,16 @@ def test_a_bare_machine_smaller_than_the_kernel_share_still_runs(run):
     row = run("strategy=dmemfs", "workload=machine", "workload.installed=4M", "workload.dmem=!8G")
     base = run("strategy=base4k", "workload=machine", "workload.installed=4M")
     assert row["fits"] and row["memmap_bytes"] == base["memmap_bytes"]
+
+
+def test_a_workload_is_built_once_per_config_seed_and_dataset_file(tmp_path):
+    sizes = tmp_path / "sizes.txt"
+    sizes.write_text("".join(f"{4096 * (i + 1)}\n" for i in range(50)))
+    cfg = compose(["workload=pagecache", f"workload.files.dataset={sizes}", "workload.files.cache=all"]).workload
+    first = build_workload(cfg, 0)
+    assert build_workload(cfg, 0) is first  # the same config and seed: kept, not built again
+    assert build_workload(cfg, 1) is not first
+    sizes.write_text("".join(f"{8192 * (i + 1)}\n" for i in range(60)))  # an edited dataset is read again
+    edited = build_workload(cfg, 0)
+    files = edited.requests.filter(kind="file")
+    assert edited is not first and int(files["count"].sum()) == 60 and files["bytes"].min() == 8192

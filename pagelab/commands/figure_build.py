@@ -190,27 +190,46 @@ def _read_measured(path: Path) -> pl.DataFrame:
         raise PagelabError(f"--measured {path}: not readable ({str(error).splitlines()[0]})") from None
 
 
+def render_one(spec: FigureSpec, frame: pl.DataFrame, staging: Path, where: Sequence[str],
+               colours: dict[str, str | None] | None) -> list[Path]:
+    """Render ``spec`` from its tidy ``frame`` in the paper style and save its files into ``staging``."""
+    stem = staging / spec.name
+    with paper_style(colours):
+        drawn = spec.render(frame)
+        if isinstance(drawn, str):
+            paths = [save_text(drawn, stem.with_name(f"{spec.name}.tex"))]
+        else:
+            if where:  # the figure says which runs it shows when they are not the defaults
+                shown = "only runs with " + ", ".join(where)
+                drawn.suptitle(f"{drawn.get_suptitle()}; {shown}" if drawn.get_suptitle() else shown,
+                               fontsize="small")
+            paths = save_figure(drawn, stem)
+    return paths + save_data(frame, stem)
+
+
 def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], staging: Path,
                 console: Console, where: Sequence[str] = (),
                 colours: dict[str, str | None] | None = None) -> dict[str, list[Path]]:
-    """Render and save every figure inside the paper style (with the plugins' declared
-    ``colours``); return each one's files."""
+    """Render and save every figure (with the plugins' declared ``colours``); return each one's files.
+
+    Figures are independent and drawing is most of the time (a PDF embeds and subsets its
+    fonts, every format lays the figure out again): they render on joblib's loky workers,
+    one per core. Each output depends on its figure alone, so the bytes are the same as
+    one after another in this process (tests/test_figures.py compares them).
+    """
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    workers = min(effective_n_jobs(-1), len(specs))
     entries: dict[str, list[Path]] = {}
-    with _progress(console) as progress, paper_style(colours):
+    with _progress(console) as progress:
         task = progress.add_task("figures", total=len(specs))
-        for spec in specs:
-            frame = tables[spec.name]
-            drawn = spec.render(frame)
-            stem = staging / spec.name
-            if isinstance(drawn, str):
-                paths = [save_text(drawn, stem.with_name(f"{spec.name}.tex"))]
-            else:
-                if where:  # the figure says which runs it shows when they are not the defaults
-                    shown = "only runs with " + ", ".join(where)
-                    drawn.suptitle(f"{drawn.get_suptitle()}; {shown}" if drawn.get_suptitle() else shown,
-                                   fontsize="small")
-                paths = save_figure(drawn, stem)
-            entries[spec.name] = paths + save_data(frame, stem)
+        if workers > 1:
+            rendered = Parallel(n_jobs=workers, backend="loky", batch_size=1, return_as="generator")(
+                delayed(render_one)(spec, tables[spec.name], staging, where, colours) for spec in specs)
+        else:
+            rendered = (render_one(spec, tables[spec.name], staging, where, colours) for spec in specs)
+        for spec, paths in zip(specs, rendered, strict=True):
+            entries[spec.name] = paths
             progress.advance(task)
     return entries
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from pagelab import datasets
 from pagelab.allocator import MEMORY_MODELS, REQUEST_SCHEMA, Machine
 from pagelab.errors import PagelabError
 from pagelab.units import ceil_div, format_bytes, parse_size, parse_size_or_share, round_up
@@ -126,8 +128,58 @@ def _auto_nodes(cfg: WorkloadConfig, files: pl.DataFrame, section: int, reserve:
     return Machine.even(round_up(ceil_div(worst * 64, 63), section) * cfg.nodes, cfg.nodes).node_bytes
 
 
+# The workloads a process built last, by (config, seed, dataset files): a sweep's
+# strategies run on the same workload, so each is built once per worker, not once per job
+# (a third of a hosting job). Bounded by the bytes of their request tables.
+_BUILT: OrderedDict[tuple[object, ...], Workload] = OrderedDict()
+BUILT_BYTES = 256 << 20
+
+
+def _datasets_stamp(cfg: WorkloadConfig) -> tuple[object, ...] | None:
+    """The dataset files ``cfg`` reads, each with its mtime and size; None if one cannot be found."""
+    stamp: list[object] = []
+    for ref, kind, field in ((cfg.files.dataset, "files", "workload.files.dataset"),
+                             (cfg.anon.dataset, "mappings", "workload.anon.dataset"),
+                             (cfg.guests.dataset, "vms", "workload.guests.dataset")):
+        if ref is None:
+            continue
+        try:
+            stat = datasets.resolve(ref, kind, field).path.stat()
+        except (PagelabError, OSError):
+            return None  # building names the problem
+        stamp.append((ref, stat.st_mtime_ns, stat.st_size))
+    return tuple(stamp)
+
+
 def build_workload(cfg: WorkloadConfig, seed: int) -> Workload:
-    """Build the machine and request table that the workload config describes."""
+    """Build the machine and request table that the workload config describes.
+
+    The same config and seed on the same dataset files give the same workload, and the
+    process keeps the last ones (up to :data:`BUILT_BYTES` of requests). Nothing changes a
+    workload once built: a strategy sees a selection of its requests (a new frame), the
+    machine is frozen and the draw order read-only.
+    """
+    stamp = _datasets_stamp(cfg)
+    key = (repr(cfg), seed, stamp)
+    if stamp is not None and key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    workload = _build_workload(cfg, seed)
+    if stamp is not None:
+        _remember(key, workload)
+    return workload
+
+
+def _remember(key: tuple[object, ...], workload: Workload) -> None:
+    """Keep ``workload``, dropping the least recently used ones past :data:`BUILT_BYTES`."""
+    if workload.cache is not None:
+        workload.cache.order.flags.writeable = False
+    _BUILT[key] = workload
+    while sum(w.requests.estimated_size() for w in _BUILT.values()) > BUILT_BYTES:
+        _BUILT.popitem(last=False)
+
+
+def _build_workload(cfg: WorkloadConfig, seed: int) -> Workload:
     if cfg.memory_model not in MEMORY_MODELS:
         raise PagelabError(f"workload.memory_model: unknown {cfg.memory_model!r}; choose one of {', '.join(MEMORY_MODELS)}")
     section = parse_size(cfg.section_size, "workload.section_size")
