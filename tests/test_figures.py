@@ -653,6 +653,20 @@ def test_every_figure_is_in_the_manifest_and_reruns_are_byte_identical(results_d
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first
 
 
+def test_figures_rendered_on_workers_equal_figures_rendered_one_after_another(results_dir, tmp_path, monkeypatch):
+    from joblib import effective_n_jobs
+
+    if effective_n_jobs(-1) < 2:
+        pytest.skip("one core: the figures render in this process either way")
+    only = ["metadata", "hosting", "dmem", "overhead"]
+    build_figures(tmp_path / "workers", results=results_dir, only=only)
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "1")  # joblib's own limit: one after another, here
+    assert effective_n_jobs(-1) == 1
+    build_figures(tmp_path / "here", results=results_dir, only=only)
+    here = {p.name: p.read_bytes() for p in (tmp_path / "here").iterdir() if p.is_file()}
+    assert len(here) > 10 and {p.name: p.read_bytes() for p in (tmp_path / "workers").iterdir() if p.is_file()} == here
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
