@@ -13,9 +13,11 @@ import os
 import shlex
 import shutil
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 from rich.console import Console
@@ -51,6 +53,7 @@ from pagelab.outputs import SUMMARY
 
 MANIFEST = "manifest.json"
 SUMMARIES = "summaries"  # where generated sweeps are kept: `--results OUT/summaries` replays them
+T = TypeVar("T")
 
 
 def select(names: Sequence[str] | None, specs: dict[str, FigureSpec]) -> list[FigureSpec]:
@@ -74,16 +77,66 @@ def rows_for(summary: pl.DataFrame, spec: FigureSpec) -> pl.DataFrame:
     return summary
 
 
+def _warm_renderer() -> None:
+    """Import what drawing needs: every figure, seaborn, and matplotlib's PDF, SVG and PNG backends."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_pdf
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import seaborn  # noqa: F401
+
+    import pagelab.figures  # noqa: F401
+
+
+class RenderPool:
+    """joblib's loky workers that draw the figures, one per core (none on one core).
+
+    Starting them costs each ~2 s of imports (seaborn brings scipy and pandas), so
+    :meth:`warm` starts them as soon as a core is free (the last sweep running alone);
+    :meth:`map` waits for that, then reuses them (joblib keeps its loky executor).
+    """
+
+    def __init__(self, figures: int) -> None:
+        from joblib import effective_n_jobs
+
+        self.workers = min(effective_n_jobs(-1), figures)
+        self._warming: threading.Thread | None = None
+
+    def _start(self) -> None:
+        from joblib import Parallel, delayed
+
+        Parallel(n_jobs=self.workers, backend="loky")(delayed(_warm_renderer)() for _ in range(self.workers))
+
+    def warm(self) -> None:
+        """Start the workers in the background (once)."""
+        if self.workers > 1 and self._warming is None:
+            self._warming = threading.Thread(target=self._start, name="pagelab-figures-warm", daemon=True)
+            self._warming.start()
+
+    def map(self, function: Callable[..., T], calls: Iterable[tuple[object, ...]]) -> Iterator[T]:
+        """``function(*args)`` for each of ``calls``, in order, on the workers (or here)."""
+        from joblib import Parallel, delayed
+
+        if self.workers < 2:
+            return (function(*args) for args in calls)
+        if self._warming is not None:
+            self._warming.join()
+        return iter(Parallel(n_jobs=self.workers, backend="loky", batch_size=1, return_as="generator")(
+            delayed(function)(*args) for args in calls))
+
+
 def _progress(console: Console) -> Progress:
     """A progress bar on the terminal; silent when output is not a TTY."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, disable=not console.is_terminal, transient=True)
 
 
-def generate(specs: list[FigureSpec], console: Console) -> Results:
-    """Run the default sweeps the selected figures need and return their summaries."""
+def generate(specs: list[FigureSpec], console: Console, renderers: RenderPool | None = None) -> Results:
+    """Run the default sweeps the selected figures need and return their summaries.
+
+    ``renderers`` are warmed up once a core is free (the last sweep running alone).
+    """
     needed = sorted({s.experiments[0] for s in specs if s.experiments and s.experiments[0] in EXPERIMENTS})
-    ran = run_experiments(needed, console) if needed else {}
+    ran = run_experiments(needed, console, on_core_free=renderers.warm if renderers else None) if needed else {}
     sources = [
         {
             "path": f"{SUMMARIES}/{name}/{SUMMARY}",
@@ -139,7 +192,8 @@ def build_figures(
     specs = select(only, FIGURES)
     filters = parse_where(where)
     given = load_results(results) if results is not None else None
-    source = given or generate(specs, console)
+    renderers = RenderPool(len(specs))
+    source = given or generate(specs, console, renderers)
     # Every data function runs before anything is written: a bad summary fails here.
     tables = {}
     with chosen(f.column for f in filters):
@@ -159,7 +213,7 @@ def build_figures(
     except OSError as error:  # read-only, no permission, a file in the way, a full disk
         raise PagelabError(f"--out {out}: cannot write: {error.strerror or error}") from None
     try:
-        entries = _render_all(specs, tables, staging, console, [str(f) for f in filters],
+        entries = _render_all(specs, tables, staging, console, renderers, [str(f) for f in filters],
                               colours=declared_colours(source.manifest))
         if given is None:
             _keep_summaries(source, staging)
@@ -208,26 +262,19 @@ def render_one(spec: FigureSpec, frame: pl.DataFrame, staging: Path, where: Sequ
 
 
 def _render_all(specs: list[FigureSpec], tables: dict[str, pl.DataFrame], staging: Path,
-                console: Console, where: Sequence[str] = (),
+                console: Console, renderers: RenderPool, where: Sequence[str] = (),
                 colours: dict[str, str | None] | None = None) -> dict[str, list[Path]]:
     """Render and save every figure (with the plugins' declared ``colours``); return each one's files.
 
     Figures are independent and drawing is most of the time (a PDF embeds and subsets its
-    fonts, every format lays the figure out again): they render on joblib's loky workers,
-    one per core. Each output depends on its figure alone, so the bytes are the same as
-    one after another in this process (tests/test_figures.py compares them).
+    fonts, every format lays the figure out again): they render on ``renderers``. Each
+    output depends on its figure alone, so the bytes are the same as one after another in
+    this process (tests/test_figures.py compares them).
     """
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    workers = min(effective_n_jobs(-1), len(specs))
     entries: dict[str, list[Path]] = {}
     with _progress(console) as progress:
         task = progress.add_task("figures", total=len(specs))
-        if workers > 1:
-            rendered = Parallel(n_jobs=workers, backend="loky", batch_size=1, return_as="generator")(
-                delayed(render_one)(spec, tables[spec.name], staging, where, colours) for spec in specs)
-        else:
-            rendered = (render_one(spec, tables[spec.name], staging, where, colours) for spec in specs)
+        rendered = renderers.map(render_one, [(spec, tables[spec.name], staging, where, colours) for spec in specs])
         for spec, paths in zip(specs, rendered, strict=True):
             entries[spec.name] = paths
             progress.advance(task)

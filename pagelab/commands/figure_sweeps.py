@@ -113,7 +113,8 @@ class Ran:
     failed: int
 
 
-def run_experiments(names: list[str], console: Console) -> dict[str, Ran]:
+def run_experiments(names: list[str], console: Console, on_core_free: Callable[[], None] | None = None
+                    ) -> dict[str, Ran]:
     """Run the named sweeps on every core; return each one's outcome.
 
     One series process per core (:mod:`pagelab.commands.series`, at most one per sweep),
@@ -122,16 +123,19 @@ def run_experiments(names: list[str], console: Console) -> dict[str, Ran]:
     collecting) run beside another sweep's jobs instead of leaving a core idle, and
     Python, the imports and the datasets load once per process. The results do not depend
     on how jobs are spread (the batch launcher's tests). Progress shows on a terminal
-    only. Raises :class:`PagelabError` if a preset is missing or a sweep fails as a whole
+    only. ``on_core_free`` is called once, when the first series ends while another still
+    runs. Raises :class:`PagelabError` if a preset is missing or a sweep fails as a whole
     (failed jobs, such as a dmem shortfall, still give rows).
     """
     experiments = sorted((EXPERIMENTS[n] for n in names), key=lambda e: LONGEST_FIRST.index(e.name))
     for e in experiments:
         if e.preset and not preset_exists(e.preset):
             raise PagelabError(f"sweep preset conf/experiment/{e.preset}.yaml is not installed")
+    processes = max(1, min(os.cpu_count() or 1, len(experiments)))
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env.pop("HYDRA_FULL_ERROR", None)
-    processes = max(1, min(os.cpu_count() or 1, len(experiments)))
+    if processes > 1:  # a core each: polars' pool would spin a thread per core in every process
+        env.setdefault("POLARS_MAX_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="pagelab-figures-") as tmp, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, disable=not console.is_terminal, transient=True,
@@ -147,7 +151,10 @@ def run_experiments(names: list[str], console: Console) -> dict[str, Ran]:
                                                env=env, stdout=subprocess.DEVNULL, stderr=log, text=True))
         task = progress.add_task("sweeps", total=None)
         try:
-            while any(process.poll() is None for process in series):
+            while (alive := sum(process.poll() is None for process in series)):
+                if on_core_free is not None and alive < len(series):
+                    on_core_free()
+                    on_core_free = None
                 time.sleep(0.2)
                 running = [e.name for e in experiments if (folder / f"{e.name}{CLAIM}").exists()
                            and not (folder / f"{e.name}{EXIT}").exists()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import polars as pl
-import seaborn as sns
 from matplotlib.figure import Figure
 
 from pagelab.errors import PagelabError
@@ -58,6 +57,8 @@ ARTICLE_LABEL = "LWN 2020 (article):\n" + "\n".join(p.label for p in ARTICLE_POI
 
 def render(frame: pl.DataFrame) -> Figure:
     """Log-log lines per variant; points that do not fit hollow; the article's points in black."""
+    import seaborn as sns  # here, as in plot.py: it imports scipy and pandas (1.5 s), drawing needs it
+
     fig = new_figure(height=4.4)
     ax = fig.add_subplot()
     order = frame["variant"].unique(maintain_order=True).to_list()
