@@ -38,16 +38,32 @@ class Interrupted(SystemExit):
         super().__init__(EXIT_INTERRUPTED)
 
 
-_interrupt_seen = False  # a Ctrl-C came, even one Python swallowed
+_interrupted_by: int | None = None  # the signal of an interrupt not yet raised where it could end the run
+
+
+def record_interrupt(signum: int) -> None:
+    """Note that signal ``signum`` is interrupting this process; call it in the signal handler.
+
+    An exception raised inside a callback (an import lock's, a weakref's, a ``__del__``)
+    cannot propagate: CPython prints it as "Exception ignored" and goes on, and the run
+    would then finish as if never interrupted. :func:`take_interrupt` and
+    :func:`check_interrupted` give the noted interrupt back at the next safe point.
+    """
+    global _interrupted_by
+    _interrupted_by = signum
+
+
+def take_interrupt() -> int | None:
+    """The signal of the interrupt noted since the last call, or None; forgets it."""
+    global _interrupted_by
+    signum, _interrupted_by = _interrupted_by, None
+    return signum
 
 
 def note_interrupts() -> None:
-    """Remember every Ctrl-C of this process, including one Python swallows.
+    """Remember every Ctrl-C of this process, including one Python swallows (:func:`record_interrupt`).
 
-    A KeyboardInterrupt raised inside a callback (an import lock's, a weakref's) cannot
-    propagate: CPython prints it as "Exception ignored" and goes on, and the run would then
-    finish as if never interrupted. Such an interrupt is recorded here, without the
-    traceback, and :func:`check_interrupted` raises it again at the next safe point.
+    The swallowed KeyboardInterrupt's traceback is not printed.
     """
     import signal
     import threading
@@ -56,8 +72,7 @@ def note_interrupts() -> None:
         return
 
     def on_sigint(signum: int, frame: object) -> None:
-        global _interrupt_seen
-        _interrupt_seen = True
+        record_interrupt(signum)
         raise KeyboardInterrupt
 
     def on_unraisable(unraisable: Any, default: Any = sys.unraisablehook) -> None:
@@ -69,6 +84,6 @@ def note_interrupts() -> None:
 
 
 def check_interrupted() -> None:
-    """Raise KeyboardInterrupt if a Ctrl-C came that was swallowed on its way."""
-    if _interrupt_seen:
+    """Raise KeyboardInterrupt if an interrupt came that was swallowed on its way (once)."""
+    if take_interrupt() is not None:
         raise KeyboardInterrupt

@@ -18,7 +18,7 @@ PACKAGE = ROOT / "pagelab"
 
 # Low to high; a module may import its own layer and those below it.
 LAYERS: list[set[str]] = [
-    {"errors", "units", "atomic", "outputs", "version", "lazy"},
+    {"errors", "units", "atomic", "outputs", "version", "lazy", "workers"},
     {"allocator"},
     {"models"},
     {"strategies", "plugin"},

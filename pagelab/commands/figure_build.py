@@ -50,6 +50,7 @@ from pagelab.figures.style import declared_colours, paper_style, style_path
 from pagelab.figures.where import apply_where, parse_where
 from pagelab.outputs import MANIFEST as SWEEP_MANIFEST
 from pagelab.outputs import SUMMARY
+from pagelab.workers import start_workers
 
 MANIFEST = "manifest.json"
 SUMMARIES = "summaries"  # where generated sweeps are kept: `--results OUT/summaries` replays them
@@ -78,13 +79,12 @@ def rows_for(summary: pl.DataFrame, spec: FigureSpec) -> pl.DataFrame:
 
 
 def _warm_renderer() -> None:
-    """Import what drawing needs: every figure, seaborn, and matplotlib's PDF, SVG and PNG backends."""
+    """Import what drawing needs beyond this module's imports: seaborn and matplotlib's PDF, SVG
+    and PNG backends."""
     import matplotlib.backends.backend_agg
     import matplotlib.backends.backend_pdf
     import matplotlib.backends.backend_svg  # noqa: F401
     import seaborn  # noqa: F401
-
-    import pagelab.figures  # noqa: F401
 
 
 class RenderPool:
@@ -101,16 +101,10 @@ class RenderPool:
         self.workers = min(effective_n_jobs(-1), figures)
         self._warming: threading.Thread | None = None
 
-    def _start(self) -> None:
-        from joblib import Parallel, delayed
-
-        Parallel(n_jobs=self.workers, backend="loky")(delayed(_warm_renderer)() for _ in range(self.workers))
-
     def warm(self) -> None:
         """Start the workers in the background (once)."""
         if self.workers > 1 and self._warming is None:
-            self._warming = threading.Thread(target=self._start, name="pagelab-figures-warm", daemon=True)
-            self._warming.start()
+            self._warming = start_workers(self.workers, _warm_renderer, name="pagelab-figures-warm")
 
     def map(self, function: Callable[..., T], calls: Iterable[tuple[object, ...]]) -> Iterator[T]:
         """``function(*args)`` for each of ``calls``, in order, on the workers (or here)."""
@@ -130,13 +124,13 @@ def _progress(console: Console) -> Progress:
                     console=console, disable=not console.is_terminal, transient=True)
 
 
-def generate(specs: list[FigureSpec], console: Console, renderers: RenderPool | None = None) -> Results:
+def generate(specs: list[FigureSpec], console: Console, renderers: RenderPool) -> Results:
     """Run the default sweeps the selected figures need and return their summaries.
 
     ``renderers`` are warmed up once a core is free (the last sweep running alone).
     """
     needed = sorted({s.experiments[0] for s in specs if s.experiments and s.experiments[0] in EXPERIMENTS})
-    ran = run_experiments(needed, console, on_core_free=renderers.warm if renderers else None) if needed else {}
+    ran = run_experiments(needed, console, on_core_free=renderers.warm) if needed else {}
     sources = [
         {
             "path": f"{SUMMARIES}/{name}/{SUMMARY}",

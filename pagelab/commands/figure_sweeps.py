@@ -54,19 +54,15 @@ class Experiment:
         return ["-m", *preset, *self.overrides(), f"hydra.sweep.dir={sweep_dir}"]
 
 
+# In the order the sweeps start: the longest first, so that the last one to end is short
+# (their model time: python benchmarks/figures_floor.py).
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
-        # The article's numbers: the 1991 PC is flatmem (a 4 MiB sparse machine would pay a
-        # whole 128 MiB section's memmap), the sizes include 16 GiB and 320 GiB.
-        Experiment("metadata_vs_ram", "metadata_vs_ram", lambda: [
-            f"strategy={_plugins()}", "workload.memory_model=flatmem",
-            "workload.installed=4M,64M,1G,16G,320G,4T",
+        # The table: every strategy at the defaults of every shipped workload.
+        Experiment("headline", None, lambda: [
+            f"strategy={_plugins()}", "workload=pc1991,laptop,hosting,pagecache", "hydra/launcher=batch",
         ]),
-        # As shipped: every files dataset cached on a 64 TiB machine, at 4K/16K/64K/2M pages and folios.
-        Experiment("pagecache_bloat", "pagecache_bloat", list),
-        # As shipped: every file of each dataset cached (cache=all), the RAM grows.
-        Experiment("crossover", "crossover", list),
         # Every strategy and preset on the default VM mix at the workload's dmem=, 20 seeds.
         Experiment("hosting_density", "hosting_density", lambda: [
             "workload.guests.dataset=azure_2017", f"seed=range(0,{HOSTING_SEEDS})",
@@ -81,18 +77,18 @@ EXPERIMENTS: dict[str, Experiment] = {
         # Issue 14: base4k, dmemfs, hvo x overcommit 1.0-2.0 on a 50-host azure_2017 fleet over a
         # month, shrunk to 3 seeds (the preset runs 10) to keep `pagelab figures` quick.
         Experiment("fleet_overcommit", "fleet_overcommit", lambda: ["seed=range(0,3)"]),
-        # The table: every strategy at the defaults of every shipped workload.
-        Experiment("headline", None, lambda: [
-            f"strategy={_plugins()}", "workload=pc1991,laptop,hosting,pagecache", "hydra/launcher=batch",
+        # The article's numbers: the 1991 PC is flatmem (a 4 MiB sparse machine would pay a
+        # whole 128 MiB section's memmap), the sizes include 16 GiB and 320 GiB.
+        Experiment("metadata_vs_ram", "metadata_vs_ram", lambda: [
+            f"strategy={_plugins()}", "workload.memory_model=flatmem",
+            "workload.installed=4M,64M,1G,16G,320G,4T",
         ]),
+        # As shipped: every file of each dataset cached (cache=all), the RAM grows.
+        Experiment("crossover", "crossover", list),
+        # As shipped: every files dataset cached on a 64 TiB machine, at 4K/16K/64K/2M pages and folios.
+        Experiment("pagecache_bloat", "pagecache_bloat", list),
     )
 }
-
-
-# The order the sweeps start in: the longest first, so that the last one to end is short
-# (their model time: python benchmarks/figures_floor.py).
-LONGEST_FIRST = ("headline", "hosting_density", "dmem_sizing", "fleet_overcommit", "metadata_vs_ram", "crossover",
-                 "pagecache_bloat")
 
 
 def preset_exists(name: str) -> bool:
@@ -127,7 +123,7 @@ def run_experiments(names: list[str], console: Console, on_core_free: Callable[[
     runs. Raises :class:`PagelabError` if a preset is missing or a sweep fails as a whole
     (failed jobs, such as a dmem shortfall, still give rows).
     """
-    experiments = sorted((EXPERIMENTS[n] for n in names), key=lambda e: LONGEST_FIRST.index(e.name))
+    experiments = [e for name, e in EXPERIMENTS.items() if name in names]  # the longest first
     for e in experiments:
         if e.preset and not preset_exists(e.preset):
             raise PagelabError(f"sweep preset conf/experiment/{e.preset}.yaml is not installed")
@@ -167,7 +163,7 @@ def run_experiments(names: list[str], console: Console, on_core_free: Callable[[
                     process.wait()
         stderr = "".join((folder / f"sweeps-{number}.stderr").read_text() for number in range(processes))
         ran: dict[str, Ran] = {}
-        for e in sorted(experiments, key=lambda e: e.name):
+        for e in (EXPERIMENTS[name] for name in names):
             # A sweep with failed jobs exits non-zero but still writes its summary (a dmem
             # shortfall is a result: the cliff); only a sweep without one has failed.
             if not (folder / e.name / SUMMARY).exists():

@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from pagelab.outputs import COMPOSED, STATUS
 from pagelab.pipeline.job import mark_interrupted
 from pagelab.sweep.compose import BatchComposer, JobPlan
 from pagelab.sweep.worker import Chunk, freeze_long_lived, run_chunk
+from pagelab.workers import start_workers
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,7 @@ def setup(launcher: Any, hydra_context: HydraContext, task_function: TaskFunctio
     launcher.warming = None
     n = workers(launcher.options) if launcher.options["backend"] == "joblib" else 1
     if n > 1:  # start the workers now: they import pagelab while this process validates the batch
-        launcher.warming = threading.Thread(target=_start_workers, args=(n, task_function.__module__),
-                                            name="pagelab-batch-warm", daemon=True)
-        launcher.warming.start()
+        launcher.warming = start_workers(n, _warm, task_function.__module__, name="pagelab-batch-warm")
 
 
 def _warm(task_module: str) -> None:
@@ -144,13 +142,6 @@ def _warm(task_module: str) -> None:
 
     importlib.import_module(task_module)
     installed_strategies()
-
-
-def _start_workers(n: int, task_module: str) -> None:
-    from joblib import Parallel, delayed
-
-    # The same executor serves the sweep's chunks: joblib reuses loky's workers between calls.
-    Parallel(n_jobs=n, backend="loky")(delayed(_warm)(task_module) for _ in range(n))
 
 
 def workers(options: dict[str, Any]) -> int:
