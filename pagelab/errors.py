@@ -38,32 +38,16 @@ class Interrupted(SystemExit):
         super().__init__(EXIT_INTERRUPTED)
 
 
-_interrupted_by: int | None = None  # the signal of an interrupt not yet raised where it could end the run
-
-
-def record_interrupt(signum: int) -> None:
-    """Note that signal ``signum`` is interrupting this process; call it in the signal handler.
-
-    An exception raised inside a callback (an import lock's, a weakref's, a ``__del__``)
-    cannot propagate: CPython prints it as "Exception ignored" and goes on, and the run
-    would then finish as if never interrupted. :func:`take_interrupt` and
-    :func:`check_interrupted` give the noted interrupt back at the next safe point.
-    """
-    global _interrupted_by
-    _interrupted_by = signum
-
-
-def take_interrupt() -> int | None:
-    """The signal of the interrupt noted since the last call, or None; forgets it."""
-    global _interrupted_by
-    signum, _interrupted_by = _interrupted_by, None
-    return signum
+_interrupt_seen = False  # a Ctrl-C came, even one Python swallowed
 
 
 def note_interrupts() -> None:
-    """Remember every Ctrl-C of this process, including one Python swallows (:func:`record_interrupt`).
+    """Remember every Ctrl-C of this process, including one Python swallows.
 
-    The swallowed KeyboardInterrupt's traceback is not printed.
+    A KeyboardInterrupt raised inside a callback (an import lock's, a weakref's) cannot
+    propagate: CPython prints it as "Exception ignored" and goes on, and the run would then
+    finish as if never interrupted. Such an interrupt is recorded here, without the
+    traceback, and :func:`check_interrupted` raises it again at the next safe point.
     """
     import signal
     import threading
@@ -72,7 +56,8 @@ def note_interrupts() -> None:
         return
 
     def on_sigint(signum: int, frame: object) -> None:
-        record_interrupt(signum)
+        global _interrupt_seen
+        _interrupt_seen = True
         raise KeyboardInterrupt
 
     def on_unraisable(unraisable: Any, default: Any = sys.unraisablehook) -> None:
@@ -84,6 +69,6 @@ def note_interrupts() -> None:
 
 
 def check_interrupted() -> None:
-    """Raise KeyboardInterrupt if an interrupt came that was swallowed on its way (once)."""
-    if take_interrupt() is not None:
+    """Raise KeyboardInterrupt if a Ctrl-C came that was swallowed on its way."""
+    if _interrupt_seen:
         raise KeyboardInterrupt

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pagelab.errors import PagelabError, record_interrupt, take_interrupt
+from pagelab.errors import PagelabError
 from pagelab.measure.kernel import KPAGEFLAGS, PAGE_SIZE, meminfo
 from pagelab.units import format_bytes
 
@@ -94,18 +94,22 @@ def workspace(parent: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+_received: int | None = None  # the signal that raised Interrupted, until a context exit sees it
+
+
 def raise_interrupted(signum: int, _frame: object) -> None:
     """Signal handler: raise :class:`Interrupted` once, so that every ``finally`` runs.
 
     Later SIGTERM/SIGHUP are ignored while cleaning up: a dying multi-threaded parent
     sends ``PR_SET_PDEATHSIG`` once per exiting thread, and a second exception would
-    cut an unmount or a removal short. SIGKILL still works. The signal is also noted
-    (:func:`~pagelab.errors.record_interrupt`): Python drops an exception raised while it
-    runs a ``__del__``, and :func:`cleanup_on_signals` raises it again.
+    cut an unmount or a removal short. SIGKILL still works. The signal is also recorded,
+    because an exception raised while Python runs a ``__del__`` (a ``Popen`` collected at
+    that instant) is printed and dropped; :func:`cleanup_on_signals` raises it again.
     """
+    global _received
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    record_interrupt(signum)
+    _received = signum
     raise Interrupted(f"signal {signal.Signals(signum).name}")
 
 
@@ -118,6 +122,7 @@ def cleanup_on_signals() -> Iterator[None]:
     """
     import threading
 
+    global _received
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -125,11 +130,11 @@ def cleanup_on_signals() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        take_interrupt()  # it reached the block's end as an exception: nothing was lost
+        _received = None  # it reached the block's end as an exception: nothing was lost
         raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    swallowed = take_interrupt()
-    if swallowed is not None:
-        raise Interrupted(f"signal {signal.Signals(swallowed).name}")
+    if _received is not None:
+        signum, _received = _received, None
+        raise Interrupted(f"signal {signal.Signals(signum).name}")
