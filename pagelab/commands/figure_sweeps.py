@@ -9,8 +9,10 @@ sweep's collect writes its summary and its sweep manifest, which the figures the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -142,10 +144,14 @@ def run_experiments(names: list[str], console: Console, on_core_free: Callable[[
         series = []
         for number in range(processes):
             # stderr to a file: a pipe nobody reads could fill up and stall the sweeps.
+            # Each in its own process group, with its loky workers: Ctrl-C comes to this
+            # process, which stops a whole group at once (no worker left writing into tmp).
             with open(folder / f"sweeps-{number}.stderr", "w") as log:
                 series.append(subprocess.Popen([sys.executable, "-m", "pagelab.commands.series", *specs], cwd=tmp,
-                                               env=env, stdout=subprocess.DEVNULL, stderr=log, text=True))
+                                               env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
+                                               start_new_session=True))
         task = progress.add_task("sweeps", total=None)
+        finished = False
         try:
             while (alive := sum(process.poll() is None for process in series)):
                 if on_core_free is not None and alive < len(series):
@@ -156,10 +162,12 @@ def run_experiments(names: list[str], console: Console, on_core_free: Callable[[
                            and not (folder / f"{e.name}{EXIT}").exists()]
                 progress.update(task, description="sweeps " + ", ".join(
                     f"{name}: {_jobs_done(folder / name)} jobs" for name in running))
+            finished = True
         finally:
-            for process in series:
-                if process.poll() is None:  # interrupted: stop the sweeps too
-                    process.kill()
+            if not finished:  # interrupted: stop the sweeps too, workers included
+                for process in series:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         stderr = "".join((folder / f"sweeps-{number}.stderr").read_text() for number in range(processes))
         ran: dict[str, Ran] = {}
