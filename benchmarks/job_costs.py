@@ -5,7 +5,7 @@
 One job of the hosting_density preset is composed by the batch composer (as the batch
 launcher composes it), and each step a worker takes for it besides ``simulate`` is timed
 on its own, ``--repeats`` times, in a scratch folder: the base's Hydra composition, the
-job's validation copy, its whole and task configs, Hydra's per-job logging set-up, the
+job's validation copy, its whole and task configs, its logging set-up, the
 config hash and typed config, the folder lock, ``status.json`` and ``results.parquet``.
 Prints one line per item (mean milliseconds) and their sum beside ``simulate`` itself.
 This is a breakdown for reading the sweep row of ``make bench``, not a row of its own.
@@ -34,7 +34,6 @@ def _mean_ms(work: Callable[[], object], repeats: int) -> float:
 
 def main() -> None:
     from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import configure_log
     from hydra.types import RunMode
 
     from pagelab.atomic import atomic_write_json, atomic_write_parquet
@@ -45,6 +44,7 @@ def main() -> None:
     from pagelab.pipeline.simulate import simulate
     from pagelab.pipeline.status import config_hash
     from pagelab.sweep.compose import BatchComposer, job_config, set_job_number, set_output_dir, task_config
+    from pagelab.sweep.job_logging import configure_job_log
     from pagelab.sweep.plan import job_overrides
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +83,7 @@ def main() -> None:
         items = {
             "whole config, rewritten in place": lambda: job_config(base, plan, composer.cache(), reuse=cfg),
             "task config": lambda: task_config(base, plan, composer.cache()),
-            "Hydra's per-job logging set-up": lambda: configure_log(cfg.hydra.job_logging, cfg.hydra.verbose),
+            "per-job logging set-up (job_logging)": lambda: configure_job_log(cfg, base.digest),
             "config hash": lambda: config_hash(task),
             "typed config (RunConfig.of)": lambda: RunConfig.of(task),
             "folder lock": hold_lock,

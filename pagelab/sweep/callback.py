@@ -69,7 +69,7 @@ def _preload_when_jobs_run(directory: Path, since: float) -> None:
     while not any(p.stat().st_mtime >= since for p in directory.glob(f"*/{STATUS}")):
         time.sleep(0.2)
     import rich.table  # noqa: F401
-    import scipy.stats  # noqa: F401
+    import scipy.special  # noqa: F401
 
     import pagelab.sweep.collect  # noqa: F401
     import pagelab.sweep.tables  # noqa: F401

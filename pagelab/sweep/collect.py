@@ -137,31 +137,41 @@ def _check_schemas(finished: pl.DataFrame) -> tuple[dict[str, dict[str, pl.DataT
 
     A parameter column whose type differs between jobs takes the type most jobs have (the
     first job's on a tie); a job with another type is left out and named, so that one odd
-    job cannot turn every job's column into text.
+    job cannot turn every job's column into text. Jobs of one strategy share a schema:
+    each distinct schema is weighed once, with its number of jobs.
     """
     schemas: dict[str, dict[str, pl.DataType]] = {}
     problems: dict[str, str] = {}
+    jobs_of: dict[tuple[tuple[str, str], ...], list[str]] = {}  # a schema as text -> its jobs, in order
     for job, path in finished.select("job", "_path").iter_rows():  # one footer per file: I/O, not rows
         schema, problem = _schema_problem(path)
         if problem is not None:
             problems[job] = problem
         else:
             schemas[job] = schema  # type: ignore[assignment]
+            jobs_of.setdefault(tuple((name, str(dtype)) for name, dtype in schema.items()), []).append(job)  # type: ignore[union-attr]
     if not schemas:
         return schemas, problems
+    first = {job: order for order, job in enumerate(schemas)}
+    distinct = list(jobs_of.items())
     columns = pl.DataFrame(
-        [(order, job, name, _family(dtype), str(dtype))
-         for order, (job, schema) in enumerate(schemas.items()) for name, dtype in schema.items()],
-        schema={"order": pl.Int64, "job": pl.String, "column": pl.String, "family": pl.String, "dtype": pl.String},
+        [(index, first[jobs[0]], len(jobs), name, _family(schemas[jobs[0]][name]), dtype)
+         for index, (key, jobs) in enumerate(distinct) for name, dtype in key],
+        schema={"schema": pl.Int64, "order": pl.Int64, "jobs": pl.Int64, "column": pl.String, "family": pl.String,
+                "dtype": pl.String},
         orient="row",
     ).filter(pl.col("family") != "null")
-    chosen = (columns.group_by("column", "family").agg(pl.len(), pl.col("order").min(), pl.col("dtype").first())
+    chosen = (columns.sort("order").group_by("column", "family", maintain_order=True)
+              .agg(pl.col("jobs").sum().alias("len"), pl.col("order").min(), pl.col("dtype").first())
               .sort(["column", "len", "order"], descending=[False, True, False]).unique("column", keep="first"))
     odd = (columns.join(chosen.select("column", pl.col("family").alias("want"), pl.col("dtype").alias("want_dtype")),
                         on="column").filter(pl.col("family") != pl.col("want"))
-           .sort("order", "column").unique("job", keep="first", maintain_order=True))
+           .sort("order", "column").unique("schema", keep="first", maintain_order=True))
     paths = dict(finished.select("job", "_path").iter_rows())
-    for job, column, dtype, want in odd.select("job", "column", "dtype", "want_dtype").iter_rows():
+    left_out = sorted(((job, column, dtype, want)
+                       for index, column, dtype, want in odd.select("schema", "column", "dtype", "want_dtype").iter_rows()
+                       for job in distinct[index][1]), key=lambda item: first[item[0]])
+    for job, column, dtype, want in left_out:
         problems[job] = f"{paths[job]}: column {column!r} is {dtype}, other jobs' is {want}"
         del schemas[job]
     return schemas, problems
@@ -182,8 +192,8 @@ def _read_results(directory: Path, jobs: pl.DataFrame) -> tuple[pl.DataFrame, di
     paths = finished["_path"].to_list()
     # One scan over all files lets polars read them in parallel; it needs one schema, the
     # union of the files' (footers only), with polars' own rules for numbers and nulls.
-    distinct = {tuple(s.items()) for s in schemas.values()}
-    unified = pl.concat([pl.DataFrame(schema=dict(s)) for s in distinct], how="diagonal_relaxed").schema
+    distinct = {tuple((name, str(dtype)) for name, dtype in s.items()): s for s in schemas.values()}
+    unified = pl.concat([pl.DataFrame(schema=s) for s in distinct.values()], how="diagonal_relaxed").schema
     scan = pl.scan_parquet(
         paths, schema=unified, missing_columns="insert", cast_options=_CASTS, include_file_paths="_path"
     )

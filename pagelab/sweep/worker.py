@@ -27,7 +27,6 @@ from hydra.core.utils import (
     JobStatus,
     _flush_loggers,
     _save_config,
-    configure_log,
     env_override,
     setup_globals,
 )
@@ -44,6 +43,7 @@ from pagelab.sweep.compose import (
     set_output_dir,
     task_config,
 )
+from pagelab.sweep.job_logging import configure_job_log
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def run_job(chunk: Chunk, plan: JobPlan, hooks: bool = False) -> JobReturn:
         if chdir:
             os.chdir(output_dir)
         ret.working_dir = os.getcwd()
-        configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
+        configure_job_log(cfg, base.digest)
         if chunk.save_job_configs and cfg.hydra.output_subdir is not None:
             hydra_output = Path(output_dir) / str(cfg.hydra.output_subdir)
             _save_config(task_cfg, "config.yaml", hydra_output)
