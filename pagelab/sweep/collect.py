@@ -132,8 +132,11 @@ def _schema_problem(path: str) -> tuple[dict[str, pl.DataType] | None, str | Non
     return schema, None
 
 
-def _check_schemas(finished: pl.DataFrame) -> tuple[dict[str, dict[str, pl.DataType]], dict[str, str]]:
-    """Each readable results file's schema, and why each other file (by job) is left out.
+def _check_schemas(
+    finished: pl.DataFrame,
+) -> tuple[dict[str, dict[str, pl.DataType]], list[dict[str, pl.DataType]], dict[str, str]]:
+    """Each readable results file's schema, the distinct ones among them, and why each other
+    file (by job) is left out.
 
     A parameter column whose type differs between jobs takes the type most jobs have (the
     first job's on a tie); a job with another type is left out and named, so that one odd
@@ -151,7 +154,7 @@ def _check_schemas(finished: pl.DataFrame) -> tuple[dict[str, dict[str, pl.DataT
             schemas[job] = schema  # type: ignore[assignment]
             jobs_of.setdefault(tuple((name, str(dtype)) for name, dtype in schema.items()), []).append(job)  # type: ignore[union-attr]
     if not schemas:
-        return schemas, problems
+        return schemas, [], problems
     first = {job: order for order, job in enumerate(schemas)}
     distinct = list(jobs_of.items())
     columns = pl.DataFrame(
@@ -174,7 +177,7 @@ def _check_schemas(finished: pl.DataFrame) -> tuple[dict[str, dict[str, pl.DataT
     for job, column, dtype, want in left_out:
         problems[job] = f"{paths[job]}: column {column!r} is {dtype}, other jobs' is {want}"
         del schemas[job]
-    return schemas, problems
+    return schemas, [schemas[jobs[0]] for _, jobs in distinct if jobs[0] in schemas], problems
 
 
 def _read_results(directory: Path, jobs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
@@ -185,15 +188,14 @@ def _read_results(directory: Path, jobs: pl.DataFrame) -> tuple[pl.DataFrame, di
     )
     if finished.height == 0:
         return pl.DataFrame(), {}
-    schemas, problems = _check_schemas(finished)
+    schemas, distinct, problems = _check_schemas(finished)
     finished = finished.filter(pl.col("job").is_in(list(schemas)))
     if finished.height == 0:
         return pl.DataFrame(), problems
     paths = finished["_path"].to_list()
     # One scan over all files lets polars read them in parallel; it needs one schema, the
     # union of the files' (footers only), with polars' own rules for numbers and nulls.
-    distinct = {tuple((name, str(dtype)) for name, dtype in s.items()): s for s in schemas.values()}
-    unified = pl.concat([pl.DataFrame(schema=s) for s in distinct.values()], how="diagonal_relaxed").schema
+    unified = pl.concat([pl.DataFrame(schema=s) for s in distinct], how="diagonal_relaxed").schema
     scan = pl.scan_parquet(
         paths, schema=unified, missing_columns="insert", cast_options=_CASTS, include_file_paths="_path"
     )

@@ -166,10 +166,8 @@ def configure_job_log(cfg: DictConfig, base: str) -> None:
     conf = _resolved(_template(base, node), cfg)
     verbose_now = OmegaConf.to_container(verbose) if isinstance(verbose, ListConfig) else verbose
     last = _LAST
-    moved = None
-    if last is not None and last.verbose == verbose_now and _unchanged_since(last):
-        moved = _moved_files(last, conf)
-    if moved is not None and last is not None:
+    moved = _moved_files(last, conf) if last and last.verbose == verbose_now and _unchanged_since(last) else None
+    if last and moved is not None:
         for name, filename in moved.items():
             _reopen(last.named[name], filename)  # type: ignore[arg-type]  # _moved_files checked the type
         _set_verbose(verbose_now)
